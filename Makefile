@@ -1,0 +1,71 @@
+# ferrite: developer entry points. The module itself is described in Kbuild.
+#
+#   make              build ferrite.ko (against the cached test kernel, built on first use)
+#   make KDIR=...     build ferrite.ko against your own Rust-enabled 6.12 kernel build
+#   make tools        build the userspace tools (mkfs.ferrite, fsck.ferrite, ferrite-dump)
+#   make demo         set everything up, boot the VM and show ferrite working
+#   make check        host tests, module build, clippy, rustfmt, VM tests
+#   make check-full   everything, including the slow VM tests
+#   make shell        an interactive shell in the VM
+#   make clippy | rustfmt-check | kernel | deps | clean
+
+FERRITE_CACHE ?= $(HOME)/.cache/ferrite
+export FERRITE_CACHE
+
+# The kernel's Rust toolchain: every module must be built by the rustc that built the kernel.
+KRUSTC ?= /usr/bin/rustc
+KRUSTDOC ?= /usr/bin/rustdoc
+KCLIPPY ?= /usr/bin/clippy-driver
+KRUSTFMT ?= /usr/bin/rustfmt
+BINDGEN ?= $(FERRITE_CACHE)/bindgen-0.70.1/bin/bindgen
+
+# With no KDIR, use (and if needed build) ferrite's cached test kernel.
+kdir = $(if $(KDIR),$(KDIR),$$(scripts/build-kernel))
+kmake = kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M=$(CURDIR) \
+	RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
+	CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT)
+
+.PHONY: all module tools deps kernel clippy rustfmt-check fmt check check-full demo shell vm clean
+
+all: module
+
+module:
+	+@$(kmake) modules
+
+tools:
+	cargo build --release --workspace --bins
+
+deps:
+	scripts/deps
+
+kernel:
+	scripts/build-kernel
+
+clippy:
+	+@$(kmake) CLIPPY=1 modules
+	cargo clippy --workspace --all-targets -- -D warnings
+
+rustfmt-check:
+	$(KRUSTFMT) --check --edition 2021 src/ferrite.rs
+	cargo fmt --all --check
+
+fmt:
+	$(KRUSTFMT) --edition 2021 src/ferrite.rs
+	cargo fmt --all
+
+check:
+	scripts/check
+
+check-full:
+	scripts/check --full
+
+demo:
+	scripts/demo
+
+shell vm:
+	scripts/vm shell
+
+clean:
+	+@if [ -n "$(KDIR)" ] || [ -d "$(FERRITE_CACHE)/kernel" ]; then $(kmake) clean; fi
+	rm -f src/bindings_generated.rs
+	cargo clean

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel headers ferrite binds for itself (the kernel crate's bindings do not cover the VFS,
+ * iomap or DAX). What is generated is limited by src/bindgen_allowlist.
+ */
+#include <linux/dax.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/iomap.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/uio.h>
+#include <linux/xarray.h>
+
+#include "helpers.h"
+
+/* Constants bindgen cannot evaluate by itself become FERRITE_CONST_* and are renamed after. */
+const unsigned int FERRITE_CONST_FS_REQUIRES_DEV = FS_REQUIRES_DEV;

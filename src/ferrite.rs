@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ferrite: a filesystem for persistent memory, used through DAX.
+//!
+//! This is the crate root of `ferrite.ko`. `src/` holds the kernel glue and the safe abstractions
+//! of the VFS objects; the filesystem itself lives in `fs/` (safe Rust only).
+
+use kernel::prelude::*;
+
+mod bindings;
+mod errno;
+mod fs_context;
+mod fs_type;
+
+#[path = "../fs/mod.rs"]
+mod fs;
+
+module! {
+    type: FerriteModule,
+    name: "ferrite",
+    author: "the ferrite developers",
+    description: "ferrite: a DAX filesystem for persistent memory",
+    license: "GPL",
+}
+
+struct FerriteModule {
+    _fs: fs_type::Registration,
+}
+
+impl kernel::Module for FerriteModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let fs = fs_type::Registration::new::<fs::Ferrite>(module)?;
+        pr_info!("filesystem type registered\n");
+        Ok(FerriteModule { _fs: fs })
+    }
+}
+
+impl Drop for FerriteModule {
+    fn drop(&mut self) {
+        pr_info!("unloading\n");
+    }
+}
