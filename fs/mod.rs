@@ -16,7 +16,7 @@ impl FileSystem for Ferrite {
     fn get_tree(fc: &FsContext) -> Result {
         // The on-media format does not exist yet: refuse every mount, and say why.
         fc.error(c_str!(
-            "ferrite: mounting is not supported yet: no on-media format in this build"
+            "mounting is not supported yet: this build has no on-media format"
         ));
         Err(crate::errno::eopnotsupp())
     }

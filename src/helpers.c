@@ -7,8 +7,11 @@
 
 #include "helpers.h"
 
-/* Log an error against a mount context (shown by mount(8) and in the kernel log). */
+/*
+ * Log an error against a mount context, prefixed with the filesystem name (shown by mount(8) with
+ * the new mount API, and in the kernel log otherwise).
+ */
 void ferrite_fc_error(struct fs_context *fc, const char *msg)
 {
-	errorf(fc, "%s", msg);
+	errorfc(fc, "%s", msg);
 }

@@ -1,0 +1,19 @@
+# Shared helpers for ferrite's VM tests (sourced: . "$FERRITE_TEST_LIB").
+# shellcheck shell=bash
+set -euo pipefail
+
+KO=$FERRITE_ROOT/ferrite.ko
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "# $*"; }
+
+# assert_eq EXPECTED ACTUAL WHAT
+assert_eq() {
+  [ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+# Print the kmemleak report after a fresh scan (empty when nothing leaked).
+kmemleak_report() {
+  echo scan > /sys/kernel/debug/kmemleak
+  cat /sys/kernel/debug/kmemleak
+}
