@@ -8,6 +8,7 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/iomap.h>
+#include <linux/libnvdimm.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/uio.h>
@@ -16,4 +17,4 @@
 #include "helpers.h"
 
 /* Constants bindgen cannot evaluate by itself become FERRITE_CONST_* and are renamed after. */
-const unsigned int FERRITE_CONST_FS_REQUIRES_DEV = FS_REQUIRES_DEV;
+const unsigned long FERRITE_CONST_SB_RDONLY = SB_RDONLY;

@@ -24,10 +24,64 @@ impl FsContext {
         unsafe { &*ptr.cast::<Self>() }
     }
 
+    /// The raw pointer, for the abstractions in `src/`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::fs_context {
+        self.0.get()
+    }
+
     /// Logs an error message against this mount: `mount(8)` shows it, and so does the kernel log.
     pub(crate) fn error(&self, msg: &CStr) {
         // SAFETY: `self.0.get()` is a valid context by the type's construction, and `msg` is a
         // NUL-terminated string that outlives the call.
         unsafe { bindings::ferrite_fc_error(self.0.get(), msg.as_char_ptr()) };
     }
+}
+
+/// A mount option ferrite knows.
+pub(crate) enum MountOption {
+    /// `dax`.
+    Dax,
+    /// `dax=MODE`.
+    DaxMode(DaxMode),
+}
+
+/// The values of `dax=`.
+pub(crate) enum DaxMode {
+    /// `dax=always`.
+    Always,
+    /// `dax=never`.
+    Never,
+    /// `dax=inode`.
+    Inode,
+}
+
+/// Parses one mount parameter against ferrite's option table (`src/helpers.c`).
+///
+/// Returns `Ok(None)` for a parameter ferrite does not know, which the VFS then handles (`source`)
+/// or refuses with a message naming it.
+///
+/// # Safety
+///
+/// `fc` and `param` must be valid for the call, as the VFS passes them to `parse_param`.
+pub(crate) unsafe fn parse_param(
+    fc: *mut bindings::fs_context,
+    param: *mut bindings::fs_parameter,
+) -> Result<Option<MountOption>> {
+    let mut value = 0u32;
+    // SAFETY: `fc` and `param` are valid by the caller's guarantee; `value` is a valid out-pointer.
+    let opt = unsafe { bindings::ferrite_parse_param(fc, param, &mut value) };
+    if opt == ENOPARAM.to_errno() {
+        return Ok(None);
+    }
+    kernel::error::to_result(opt)?;
+    Ok(Some(match opt as u32 {
+        bindings::ferrite_opt_FERRITE_OPT_DAX => MountOption::Dax,
+        bindings::ferrite_opt_FERRITE_OPT_DAX_MODE => MountOption::DaxMode(match value {
+            bindings::ferrite_dax_mode_FERRITE_DAX_ALWAYS => DaxMode::Always,
+            bindings::ferrite_dax_mode_FERRITE_DAX_NEVER => DaxMode::Never,
+            bindings::ferrite_dax_mode_FERRITE_DAX_INODE => DaxMode::Inode,
+            _ => return Err(EINVAL),
+        }),
+        _ => return Err(EINVAL),
+    }))
 }

@@ -6,7 +6,8 @@
 //! `register_filesystem`).
 
 use crate::bindings;
-use crate::fs_context::FsContext;
+use crate::fs_context::{self, FsContext, MountOption};
+use crate::super_block::SuperBlock;
 use kernel::error::to_result;
 use kernel::ffi;
 use kernel::prelude::*;
@@ -17,8 +18,14 @@ pub(crate) trait FileSystem {
     /// The name under which the type appears in `/proc/filesystems` and `mount -t`.
     const NAME: &'static CStr;
 
-    /// Builds the superblock for a mount request (`fs_context_operations::get_tree`).
-    fn get_tree(fc: &FsContext) -> Result;
+    /// What a mounted instance keeps (in `s_fs_info`), dropped after the super block is shut down.
+    type Data: Send + Sync;
+
+    /// Accepts or refuses one mount option.
+    fn parse_option(fc: &FsContext, opt: MountOption) -> Result;
+
+    /// Reads and validates the filesystem on the device of `sb`, and returns the mount's data.
+    fn fill_super(sb: &SuperBlock, fc: &FsContext) -> Result<KBox<Self::Data>>;
 }
 
 /// A registered filesystem type; dropping it unregisters the type.
@@ -45,7 +52,7 @@ impl Registration {
                 name: T::NAME.as_char_ptr(),
                 fs_flags: bindings::FS_REQUIRES_DEV as ffi::c_int,
                 init_fs_context: Some(init_fs_context::<T>),
-                kill_sb: Some(bindings::kill_block_super),
+                kill_sb: Some(kill_sb::<T>),
                 owner: module.as_ptr().cast(),
                 ..Default::default()
             }),
@@ -73,7 +80,7 @@ impl<T: FileSystem> ContextOps<T> {
     const OPS: bindings::fs_context_operations = bindings::fs_context_operations {
         free: None,
         dup: None,
-        parse_param: None,
+        parse_param: Some(parse_param::<T>),
         parse_monolithic: None,
         get_tree: Some(get_tree::<T>),
         reconfigure: None,
@@ -92,16 +99,80 @@ unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut bindings::fs_contex
     0
 }
 
-/// `fs_context_operations::get_tree`.
+/// Turns a `Result` into the errno convention of VFS callbacks.
+fn errno(r: Result) -> ffi::c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `fs_context_operations::parse_param`.
+///
+/// # Safety
+///
+/// `fc` and `param` must be valid, as the VFS passes them to `parse_param`.
+unsafe extern "C" fn parse_param<T: FileSystem>(
+    fc: *mut bindings::fs_context,
+    param: *mut bindings::fs_parameter,
+) -> ffi::c_int {
+    // SAFETY: `fc` and `param` are valid by the function's contract.
+    match unsafe { fs_context::parse_param(fc, param) } {
+        // Not ours: the VFS handles `source` and refuses the rest with a message.
+        Ok(None) => ENOPARAM.to_errno(),
+        // SAFETY: `fc` is valid for the duration of this call.
+        Ok(Some(opt)) => errno(T::parse_option(unsafe { FsContext::from_raw(fc) }, opt)),
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `fs_context_operations::get_tree`: a super block on the block device named by the mount.
 ///
 /// # Safety
 ///
 /// `fc` must be a valid mount context, as the VFS passes to `get_tree`.
 unsafe extern "C" fn get_tree<T: FileSystem>(fc: *mut bindings::fs_context) -> ffi::c_int {
-    // SAFETY: `fc` is valid for the duration of this call by the function's contract.
-    let fc = unsafe { FsContext::from_raw(fc) };
-    match T::get_tree(fc) {
-        Ok(()) => 0,
+    // SAFETY: `fc` is valid by the function's contract; `fill_super::<T>` has the signature
+    // `get_tree_bdev` expects.
+    unsafe { bindings::get_tree_bdev(fc, Some(fill_super::<T>)) }
+}
+
+/// The `fill_super` callback of `get_tree_bdev`.
+///
+/// # Safety
+///
+/// `sb` must be a new block-device super block and `fc` its mount context, as `get_tree_bdev`
+/// passes them.
+unsafe extern "C" fn fill_super<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    fc: *mut bindings::fs_context,
+) -> ffi::c_int {
+    // SAFETY: both are valid for this call by the function's contract; `sb` has `s_bdev` set.
+    let (sbr, fcr) = unsafe { (SuperBlock::from_raw(sb), FsContext::from_raw(fc)) };
+    match T::fill_super(sbr, fcr) {
+        Ok(data) => {
+            // SAFETY: `sb` is valid and not yet visible to anyone else; `kill_sb::<T>` takes the
+            // data back with `KBox::from_raw`.
+            unsafe { (*sb).s_fs_info = KBox::into_raw(data).cast() };
+            0
+        }
         Err(e) => e.to_errno(),
+    }
+}
+
+/// `file_system_type::kill_sb`: shuts the super block down, then drops the mount's data.
+///
+/// # Safety
+///
+/// `sb` must be a super block of filesystem `T`, as the VFS passes to `kill_sb`.
+unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut bindings::super_block) {
+    // SAFETY: `sb` is valid by the function's contract.
+    let data = unsafe { (*sb).s_fs_info }.cast::<T::Data>();
+    // SAFETY: `sb` is a block-device super block being killed.
+    unsafe { bindings::kill_block_super(sb) };
+    if !data.is_null() {
+        // SAFETY: a non-NULL `s_fs_info` was set by `fill_super::<T>` from `KBox::into_raw`, and
+        // nothing uses it after the super block has been shut down above.
+        drop(unsafe { KBox::from_raw(data) });
     }
 }

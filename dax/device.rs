@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The DAX device under a mounted filesystem.
+//!
+//! C header: [`include/linux/dax.h`](srctree/include/linux/dax.h) (`fs_dax_get_by_bdev`,
+//! `dax_direct_access`).
+
+use crate::bindings;
+use crate::pmem::Pmem;
+use core::ptr::NonNull;
+use kernel::prelude::*;
+
+/// A reference to the DAX device of a block device, released on drop.
+///
+/// # Invariants
+///
+/// `ptr` was returned by `fs_dax_get_by_bdev` with a `NULL` holder and is released exactly once, by
+/// `fs_put_dax` in `drop`.
+pub(crate) struct DaxDevice {
+    ptr: NonNull<bindings::dax_device>,
+    start_off: u64,
+}
+
+// SAFETY: A dax device reference may be used and released from any thread.
+unsafe impl Send for DaxDevice {}
+// SAFETY: The methods taking `&self` only call thread-safe dax core functions.
+unsafe impl Sync for DaxDevice {}
+
+impl DaxDevice {
+    /// Returns the DAX device behind `bdev`, or `None` if the device cannot do DAX.
+    ///
+    /// # Safety
+    ///
+    /// `bdev` must be a valid block device, held open for at least as long as the result lives.
+    pub(crate) unsafe fn from_bdev(bdev: *mut bindings::block_device) -> Option<Self> {
+        let mut start_off = 0u64;
+        // SAFETY: `bdev` is valid by the caller's guarantee; `start_off` is a valid out-pointer; a
+        // `NULL` holder and ops claim nothing.
+        let ptr = unsafe {
+            bindings::fs_dax_get_by_bdev(
+                bdev,
+                &mut start_off,
+                core::ptr::null_mut(),
+                core::ptr::null(),
+            )
+        };
+        // INVARIANT: a non-NULL result is a reference we now own.
+        NonNull::new(ptr).map(|ptr| Self { ptr, start_off })
+    }
+
+    /// Maps the `len` bytes of the device that the block device covers into the kernel's address
+    /// space. Fails with `EIO` if part of the range is unavailable (for example because of known
+    /// media errors).
+    pub(crate) fn map(&self, len: u64) -> Result<Pmem> {
+        let page = kernel::page::PAGE_SIZE as u64;
+        if len == 0 || len % page != 0 || self.start_off % page != 0 {
+            return Err(EINVAL);
+        }
+        let nr_pages = ffi_long(len / page)?;
+        let pgoff = self.start_off / page;
+        let mut kaddr: *mut core::ffi::c_void = core::ptr::null_mut();
+        // SAFETY: `dax_read_lock` has no precondition; the id is given back below.
+        let id = unsafe { bindings::ferrite_dax_read_lock() };
+        // SAFETY: `self.ptr` is a live dax device by the type invariant; `kaddr` is a valid
+        // out-pointer, and a NULL `pfn` pointer is allowed.
+        let got = unsafe {
+            bindings::dax_direct_access(
+                self.ptr.as_ptr(),
+                pgoff as _,
+                nr_pages,
+                bindings::dax_access_mode_DAX_ACCESS,
+                &mut kaddr,
+                core::ptr::null_mut(),
+            )
+        };
+        // SAFETY: `id` came from the `dax_read_lock` above.
+        unsafe { bindings::ferrite_dax_read_unlock(id) };
+        if got < nr_pages {
+            return Err(EIO);
+        }
+        let base = NonNull::new(kaddr.cast::<u8>()).ok_or(EIO)?;
+        let len = usize::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: `dax_direct_access` returned a kernel mapping of at least `nr_pages` pages of the
+        // device. The device stays alive while the mount holds its block device open, and the
+        // mount owns both this `DaxDevice` and the returned `Pmem`, dropping the `Pmem` first.
+        Ok(unsafe { Pmem::new(base, len) })
+    }
+}
+
+/// Converts a page count to the C `long` that `dax_direct_access` takes.
+fn ffi_long(n: u64) -> Result<kernel::ffi::c_long> {
+    kernel::ffi::c_long::try_from(n).map_err(|_| EINVAL)
+}
+
+impl Drop for DaxDevice {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, `self.ptr` is our reference, released only here.
+        unsafe { bindings::fs_put_dax(self.ptr.as_ptr(), core::ptr::null_mut()) };
+    }
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Super blocks.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h) (`struct super_block`).
+
+use crate::bindings;
+use crate::dax::device::DaxDevice;
+use kernel::types::Opaque;
+
+/// A super block being set up or in use, borrowed for the duration of a VFS callback.
+#[repr(transparent)]
+pub(crate) struct SuperBlock(Opaque<bindings::super_block>);
+
+impl SuperBlock {
+    /// Borrows the super block behind `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `super_block` that stays valid for `'a`, with `s_bdev` set (a
+    /// block-device filesystem).
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::super_block) -> &'a Self {
+        // SAFETY: `SuperBlock` is a transparent wrapper of `super_block`; the caller guarantees
+        // validity for `'a`.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// The raw pointer, for the abstractions in `src/`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::super_block {
+        self.0.get()
+    }
+
+    /// The DAX device behind the super block's block device, if it has one.
+    pub(crate) fn dax_device(&self) -> Option<DaxDevice> {
+        // SAFETY: `s_bdev` of a mounted block-device super block is valid and stays open until the
+        // super block is killed, which is after the mount's data (holding the `DaxDevice`) is
+        // dropped in `kill_sb`.
+        unsafe { DaxDevice::from_bdev((*self.as_ptr()).s_bdev) }
+    }
+
+    /// The size of the block device in bytes.
+    pub(crate) fn device_size(&self) -> u64 {
+        // SAFETY: as in `dax_device`, `s_bdev` is valid.
+        let n = unsafe { bindings::ferrite_bdev_nr_bytes((*self.as_ptr()).s_bdev) };
+        u64::try_from(n).unwrap_or(0)
+    }
+
+    /// Whether the super block is read-only (`sb_rdonly`).
+    pub(crate) fn read_only(&self) -> bool {
+        // SAFETY: `s_flags` is readable while the super block is valid; a racy read of a flag word
+        // gives a value that was current at some point, which is all callers need.
+        let flags = unsafe { (*self.as_ptr()).s_flags };
+        flags & bindings::SB_RDONLY as kernel::ffi::c_ulong != 0
+    }
+}
