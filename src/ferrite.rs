@@ -33,13 +33,16 @@ module! {
     license: "GPL",
 }
 
+/// The `ferrite` filesystem type, in static memory as lockdep requires.
+static FERRITE_TYPE: fs_type::FsTypeSlot = fs_type::FsTypeSlot::new();
+
 struct FerriteModule {
     _fs: fs_type::Registration,
 }
 
 impl kernel::Module for FerriteModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let fs = fs_type::Registration::new::<fs::Ferrite>(module)?;
+        let fs = fs_type::Registration::new::<fs::Ferrite>(&FERRITE_TYPE, module)?;
         pr_info!("filesystem type registered\n");
         Ok(FerriteModule { _fs: fs })
     }

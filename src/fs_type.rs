@@ -8,6 +8,7 @@
 use crate::bindings;
 use crate::fs_context::{self, FsContext, MountOption};
 use crate::super_block::SuperBlock;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::error::to_result;
 use kernel::ffi;
 use kernel::prelude::*;
@@ -28,48 +29,75 @@ pub(crate) trait FileSystem {
     fn fill_super(sb: &SuperBlock, fc: &FsContext) -> Result<KBox<Self::Data>>;
 }
 
+/// Static storage for one `file_system_type`.
+///
+/// The structure must live in static memory: it contains the lock class keys of the filesystem's
+/// super blocks (`s_umount_key`, ...), and lockdep only accepts static keys.
+pub(crate) struct FsTypeSlot {
+    fs: Opaque<bindings::file_system_type>,
+    in_use: AtomicBool,
+}
+
+// SAFETY: `fs` is written only by `Registration::new` after it set `in_use` (so by one thread at a
+// time), and after registration only the VFS touches it, under its own `file_systems_lock`.
+unsafe impl Sync for FsTypeSlot {}
+
+impl FsTypeSlot {
+    /// An unused slot, for a `static`.
+    pub(crate) const fn new() -> Self {
+        Self {
+            fs: Opaque::uninit(),
+            in_use: AtomicBool::new(false),
+        }
+    }
+}
+
 /// A registered filesystem type; dropping it unregisters the type.
 ///
 /// # Invariants
 ///
-/// `fs` was registered with `register_filesystem` and stays registered until `drop`; it is pinned,
-/// so the address the VFS holds in its list of filesystems stays valid.
+/// `slot.fs` holds a `file_system_type` registered with `register_filesystem`, and stays
+/// registered until `drop`; `slot.in_use` is set for as long as the registration lives.
 pub(crate) struct Registration {
-    fs: Pin<KBox<Opaque<bindings::file_system_type>>>,
+    slot: &'static FsTypeSlot,
 }
 
-// SAFETY: The registration only owns the `file_system_type`; after registration the VFS accesses it
-// under its own `file_systems_lock`, and `unregister_filesystem` may be called from any thread.
-unsafe impl Send for Registration {}
-// SAFETY: `Registration` has no methods taking `&self`; shared references give no access.
-unsafe impl Sync for Registration {}
-
 impl Registration {
-    /// Registers the filesystem type `T`, owned by `module`.
-    pub(crate) fn new<T: FileSystem>(module: &'static ThisModule) -> Result<Self> {
-        let fs = KBox::pin(
-            Opaque::new(bindings::file_system_type {
-                name: T::NAME.as_char_ptr(),
-                fs_flags: bindings::FS_REQUIRES_DEV as ffi::c_int,
-                init_fs_context: Some(init_fs_context::<T>),
-                kill_sb: Some(kill_sb::<T>),
-                owner: module.as_ptr().cast(),
-                ..Default::default()
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: `fs.get()` points to a fully initialised `file_system_type` that is pinned in
-        // memory and outlives the registration (it is unregistered in `drop` before being freed).
-        to_result(unsafe { bindings::register_filesystem(fs.get()) })?;
-        // INVARIANT: registration succeeded above.
-        Ok(Self { fs })
+    /// Registers the filesystem type `T`, owned by `module`, in `slot`.
+    pub(crate) fn new<T: FileSystem>(
+        slot: &'static FsTypeSlot,
+        module: &'static ThisModule,
+    ) -> Result<Self> {
+        if slot.in_use.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        let fs = bindings::file_system_type {
+            name: T::NAME.as_char_ptr(),
+            fs_flags: bindings::FS_REQUIRES_DEV as ffi::c_int,
+            init_fs_context: Some(init_fs_context::<T>),
+            kill_sb: Some(kill_sb::<T>),
+            owner: module.as_ptr().cast(),
+            ..Default::default()
+        };
+        // SAFETY: winning `in_use` above makes this the only user of the slot, which is not
+        // registered, so nothing else reads or writes `slot.fs` now.
+        unsafe { slot.fs.get().write(fs) };
+        // SAFETY: `slot.fs` is a fully initialised `file_system_type` in static memory, which stays
+        // valid (and untouched by ferrite) until it is unregistered in `drop`.
+        if let Err(e) = to_result(unsafe { bindings::register_filesystem(slot.fs.get()) }) {
+            slot.in_use.store(false, Ordering::Release);
+            return Err(e);
+        }
+        // INVARIANT: registration succeeded, and `in_use` is set.
+        Ok(Self { slot })
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant, `self.fs` is registered.
-        unsafe { bindings::unregister_filesystem(self.fs.get()) };
+        // SAFETY: By the type invariant, `self.slot.fs` is registered.
+        unsafe { bindings::unregister_filesystem(self.slot.fs.get()) };
+        self.slot.in_use.store(false, Ordering::Release);
     }
 }
 

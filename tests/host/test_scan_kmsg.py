@@ -67,6 +67,9 @@ class ScanKmsg(unittest.TestCase):
     def test_rust_panic(self):
         self.assert_flags("rust-panic.log", "panic")
 
+    def test_dev_kmsg_record_format(self):
+        self.assert_flags("kmsg-format.log", "warning")
+
     def test_bad_among_several_files(self):
         r = scan("clean-boot.log", "benign.log", "refcount.log")
         self.assertEqual(r.returncode, 1)

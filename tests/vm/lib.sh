@@ -17,3 +17,15 @@ kmemleak_report() {
   echo scan > /sys/kernel/debug/kmemleak
   cat /sys/kernel/debug/kmemleak
 }
+
+# Tests never clear the kernel log (the run's final scan reads it all); to look at what the kernel
+# said during one step, put a mark in the log first and read from it:
+#   mark=$(kmsg_mark); ...; kmsg_since "$mark" | grep ...
+kmsg_mark() {
+  local m="fstest-mark-$RANDOM$RANDOM"
+  echo "$m" > /dev/kmsg
+  echo "$m"
+}
+kmsg_since() {
+  dmesg | sed -n "/$1/,\$p"
+}
