@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Directories: a B+tree of entries keyed by a 64-bit hash of the name.
+//!
+//! The key of an entry is `(h << 8) | c`, where `h` is 55 bits of SipHash-2-4 of the name under
+//! the superblock's hash seed (never 0 and never all ones) and `c` is the smallest collision
+//! counter not used by another name with the same `h`. Keys are unique in a directory and never
+//! change while the entry exists, so the key is the readdir cookie: cookies 0, 1 and 2 are the
+//! start, `.` and `..`; entries have keys from 256 up to below 2^63 − 256; [`COOKIE_END`] means
+//! the end. Lookup visits the keys `h << 8 ..= h << 8 | 255` only: a tree descent and, almost
+//! always, one entry.
+//!
+//! Leaf entries are packed in key order from the node header: `key: u64, ino: u64, name_len: u8,
+//! file_type: u8, name`, padded to a multiple of 8 bytes. `.` and `..` are not stored: the
+//! directory inode records its parent.
+
+use super::btree::{
+    alloc, descend, fix_min, insert_sep, next_leaf, node_count, node_init, node_used, remove_leaf,
+    set_node_count, set_node_used, walk_nodes, Path, TreeKind, TreeRoot, MAX_TREE_DEPTH, NODE_END,
+    NODE_HDR,
+};
+use super::bytes::{get_u16, get_u64, get_u8, put_bytes, put_u16, put_u64, put_u8, zero_range};
+use super::crc::siphash24;
+use super::inode::{FT_BLK, FT_CHR, FT_DIR, FT_FIFO, FT_LNK, FT_REG, FT_SOCK};
+use super::{block_seal, Block, BlockIo, Corrupt, Error, Scratch, MAX_NAME_LEN};
+
+/// Cookie of the first call of readdir.
+pub const COOKIE_START: u64 = 0;
+/// Cookie after `.` was returned.
+pub const COOKIE_DOT: u64 = 1;
+/// Cookie after `..` was returned: the stored entries come next.
+pub const COOKIE_DOTDOT: u64 = 2;
+/// Cookie after the last entry.
+pub const COOKIE_END: u64 = i64::MAX as u64;
+/// Bytes of entries a leaf holds.
+pub const DIR_LEAF_BYTES: usize = NODE_END - NODE_HDR;
+
+const DIR_MAGIC: u32 = u32::from_le_bytes(*b"FDTN");
+const E_KEY: usize = 0;
+const E_INO: usize = 8;
+const E_NAMELEN: usize = 16;
+const E_TYPE: usize = 17;
+const E_NAME: usize = 18;
+
+/// The record length of an entry with a name of `len` bytes.
+fn rec_len(len: usize) -> usize {
+    E_NAME.saturating_add(len).saturating_add(7) & !7
+}
+
+/// The root of a directory, kept in its inode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirRoot {
+    /// The entry tree (`blk == 0`: no entries).
+    pub tree: TreeRoot,
+    /// The parent directory's inode number (the root's is its own).
+    pub parent: u64,
+    /// Number of entries (`.` and `..` not counted).
+    pub entries: u64,
+}
+
+impl DirRoot {
+    /// An empty directory whose parent is `parent`.
+    pub fn empty(parent: u64) -> DirRoot {
+        DirRoot {
+            tree: TreeRoot::default(),
+            parent,
+            entries: 0,
+        }
+    }
+
+    /// Parses the inode data area of directory inode `ino`.
+    pub fn decode(area: &[u8], ino: u64) -> Result<DirRoot, Corrupt> {
+        let r = DirRoot {
+            tree: TreeRoot {
+                blk: get_u64(area, 0),
+                depth: get_u16(area, 8),
+            },
+            parent: get_u64(area, 16),
+            entries: get_u64(area, 24),
+        };
+        let bad = Corrupt::BadDirRoot(ino);
+        if usize::from(r.tree.depth) >= MAX_TREE_DEPTH || r.parent == 0 {
+            return Err(bad);
+        }
+        if r.tree.blk == 0 && (r.tree.depth != 0 || r.entries != 0) {
+            return Err(bad);
+        }
+        if r.tree.blk != 0 && r.entries == 0 {
+            return Err(bad);
+        }
+        Ok(r)
+    }
+
+    /// Serializes into the inode data area (the mirror of [`decode`](Self::decode)).
+    pub fn encode(&self, area: &mut [u8]) {
+        area.fill(0);
+        put_u64(area, 0, self.tree.blk);
+        put_u16(area, 8, self.tree.depth);
+        put_u64(area, 16, self.parent);
+        put_u64(area, 24, self.entries);
+    }
+}
+
+/// A directory entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Its key, which is also its readdir cookie.
+    pub key: u64,
+    /// The inode it names.
+    pub ino: u64,
+    /// `FT_*` file type.
+    pub ftype: u8,
+    /// Name length.
+    pub name_len: u8,
+    /// Name bytes (the first `name_len`).
+    pub name: [u8; MAX_NAME_LEN],
+}
+
+impl DirEntry {
+    /// The name.
+    pub fn name(&self) -> &[u8] {
+        self.name.get(..usize::from(self.name_len)).unwrap_or(&[])
+    }
+
+    fn from_leaf(buf: &Block, o: usize) -> DirEntry {
+        let len = get_u8(buf, o.saturating_add(E_NAMELEN));
+        let mut name = [0u8; MAX_NAME_LEN];
+        let start = o.saturating_add(E_NAME);
+        if let (Some(src), Some(dst)) = (
+            buf.get(start..start.saturating_add(usize::from(len))),
+            name.get_mut(..usize::from(len)),
+        ) {
+            dst.copy_from_slice(src);
+        }
+        DirEntry {
+            key: get_u64(buf, o.saturating_add(E_KEY)),
+            ino: get_u64(buf, o.saturating_add(E_INO)),
+            ftype: get_u8(buf, o.saturating_add(E_TYPE)),
+            name_len: len,
+            name,
+        }
+    }
+}
+
+/// Checks a name: 1 to 255 bytes, no `/` or NUL, not `.` or `..`.
+pub fn dir_check_name<E>(name: &[u8]) -> Result<(), Error<E>> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(Error::NameTooLong);
+    }
+    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == 0 || b == b'/')
+    {
+        return Err(Error::Invalid);
+    }
+    Ok(())
+}
+
+/// The 55-bit name hash `h` of `name` (the key base is `h << 8`).
+pub fn dir_hash(seed: &[u8; 16], name: &[u8]) -> u64 {
+    let h = siphash24(seed, name) >> 9;
+    h.clamp(1, (1u64 << 55).saturating_sub(2))
+}
+
+fn valid_ftype(t: u8) -> bool {
+    matches!(
+        t,
+        FT_FIFO | FT_CHR | FT_DIR | FT_BLK | FT_REG | FT_LNK | FT_SOCK
+    )
+}
+
+struct DirKind;
+
+impl TreeKind for DirKind {
+    const MAGIC: u32 = DIR_MAGIC;
+
+    fn check_leaf(buf: &Block, blk: u64) -> Result<(), Corrupt> {
+        let used = node_used(buf);
+        let n = node_count(buf);
+        if n == 0 || used > DIR_LEAF_BYTES {
+            return Err(Corrupt::BadTreeNodeCount(blk));
+        }
+        let end = NODE_HDR.saturating_add(used);
+        let mut o = NODE_HDR;
+        let mut seen = 0usize;
+        let mut prev: Option<u64> = None;
+        while o < end {
+            let len = usize::from(get_u8(buf, o.saturating_add(E_NAMELEN)));
+            let next = o.saturating_add(rec_len(len));
+            let key = get_u64(buf, o);
+            if len == 0
+                || next > end
+                || get_u64(buf, o.saturating_add(E_INO)) == 0
+                || !valid_ftype(get_u8(buf, o.saturating_add(E_TYPE)))
+                || !(256..COOKIE_END).contains(&key)
+            {
+                return Err(Corrupt::BadDirEntry(blk));
+            }
+            if prev.is_some_and(|p| key <= p) {
+                return Err(Corrupt::KeysOutOfOrder(blk));
+            }
+            prev = Some(key);
+            seen = seen.saturating_add(1);
+            o = next;
+        }
+        if seen != n {
+            return Err(Corrupt::BadTreeNodeCount(blk));
+        }
+        Ok(())
+    }
+
+    fn leaf_first_key(buf: &Block) -> u64 {
+        get_u64(buf, NODE_HDR)
+    }
+}
+
+/// Walks the entries of the leaf in `buf` from the first with key ≥ `from`; calls `f(offset)`
+/// until it returns false. Returns false if stopped.
+fn leaf_entries(buf: &Block, from: u64, f: &mut dyn FnMut(&Block, usize) -> bool) -> bool {
+    let end = NODE_HDR.saturating_add(node_used(buf));
+    let mut o = NODE_HDR;
+    while o < end {
+        let len = usize::from(get_u8(buf, o.saturating_add(E_NAMELEN)));
+        if get_u64(buf, o) >= from && !f(buf, o) {
+            return false;
+        }
+        o = o.saturating_add(rec_len(len));
+    }
+    true
+}
+
+/// Calls `f(entry)` for the entries with key ≥ `from` in key order until `f` returns false.
+fn scan<I: BlockIo>(
+    io: &I,
+    owner: u64,
+    root: &DirRoot,
+    from: u64,
+    buf: &mut Block,
+    f: &mut dyn FnMut(&Block, usize) -> bool,
+) -> Result<(), Error<I::Error>> {
+    if root.tree.blk == 0 {
+        return Ok(());
+    }
+    let mut path = Path::new();
+    descend::<I, DirKind>(io, &root.tree, owner, from, &mut path, buf)?;
+    loop {
+        if !leaf_entries(buf, from, f) {
+            return Ok(());
+        }
+        if !next_leaf::<I, DirKind>(io, owner, &mut path, buf)? {
+            return Ok(());
+        }
+    }
+}
+
+fn name_at(buf: &Block, o: usize) -> &[u8] {
+    let len = usize::from(get_u8(buf, o.saturating_add(E_NAMELEN)));
+    let s = o.saturating_add(E_NAME);
+    buf.get(s..s.saturating_add(len)).unwrap_or(&[])
+}
+
+/// Looks `name` up in the directory.
+pub fn dir_lookup<I: BlockIo>(
+    io: &I,
+    owner: u64,
+    seed: &[u8; 16],
+    root: &DirRoot,
+    name: &[u8],
+    buf: &mut Block,
+) -> Result<Option<DirEntry>, Error<I::Error>> {
+    dir_check_name::<I::Error>(name)?;
+    let base = dir_hash(seed, name) << 8;
+    let mut found = None;
+    scan(io, owner, root, base, buf, &mut |b, o| {
+        if get_u64(b, o) > base | 255 {
+            return false;
+        }
+        if name_at(b, o) == name {
+            found = Some(DirEntry::from_leaf(b, o));
+            return false;
+        }
+        true
+    })?;
+    Ok(found)
+}
+
+/// Adds the entry `name → ino` of type `ftype`; returns its key (cookie). `Exists` if the name is
+/// there. On an error after the tree was changed the caller aborts its transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn dir_insert<I: BlockIo>(
+    io: &mut I,
+    owner: u64,
+    seed: &[u8; 16],
+    root: &mut DirRoot,
+    name: &[u8],
+    ino: u64,
+    ftype: u8,
+    scratch: &mut Scratch,
+) -> Result<u64, Error<I::Error>> {
+    dir_check_name::<I::Error>(name)?;
+    if ino == 0 || !valid_ftype(ftype) {
+        return Err(Error::Invalid);
+    }
+    let base = dir_hash(seed, name) << 8;
+    let mut used = [0u64; 4];
+    let mut exists = false;
+    scan(io, owner, root, base, &mut scratch.a, &mut |b, o| {
+        let k = get_u64(b, o);
+        if k > base | 255 {
+            return false;
+        }
+        let c = (k & 255) as usize;
+        if let Some(w) = used.get_mut(c / 64) {
+            *w |= 1 << (c % 64);
+        }
+        if name_at(b, o) == name {
+            exists = true;
+            return false;
+        }
+        true
+    })?;
+    if exists {
+        return Err(Error::Exists);
+    }
+    let mut ctr = None;
+    for (wi, w) in used.iter().enumerate() {
+        if *w != u64::MAX {
+            ctr = Some((wi as u64).saturating_mul(64) | u64::from(w.trailing_ones()));
+            break;
+        }
+    }
+    let key = base | ctr.ok_or(Error::NoSpace)?;
+    let rl = rec_len(name.len());
+    let name_len = u8::try_from(name.len()).map_err(|_| Error::NameTooLong)?;
+    let mut path = Path::new();
+    for _ in 0..4 {
+        if root.tree.blk == 0 {
+            let nb = alloc(io, 0)?;
+            let a = &mut scratch.a;
+            node_init(a, DIR_MAGIC, 0, owner);
+            write_entry(a, NODE_HDR, key, ino, ftype, name_len, name);
+            set_node_count(a, 1);
+            set_node_used(a, rl);
+            block_seal(a);
+            io.write(nb, a).map_err(Error::Io)?;
+            root.tree = TreeRoot { blk: nb, depth: 0 };
+            root.entries = 1;
+            return Ok(key);
+        }
+        descend::<I, DirKind>(io, &root.tree, owner, key, &mut path, &mut scratch.a)?;
+        let a = &mut scratch.a;
+        let used_b = node_used(a);
+        let n = node_count(a);
+        // Insertion offset: before the first entry with a larger key.
+        let mut at = NODE_HDR.saturating_add(used_b);
+        let mut dup = false;
+        leaf_entries(a, 0, &mut |b, o| {
+            let k = get_u64(b, o);
+            if k == key {
+                dup = true;
+            }
+            if k >= key {
+                at = o;
+                return false;
+            }
+            true
+        });
+        if dup {
+            return Err(Error::Exists);
+        }
+        if used_b.saturating_add(rl) <= DIR_LEAF_BYTES {
+            let tail_end = NODE_HDR.saturating_add(used_b);
+            if tail_end > at {
+                a.copy_within(at..tail_end, at.saturating_add(rl));
+            }
+            write_entry(a, at, key, ino, ftype, name_len, name);
+            set_node_count(a, n.saturating_add(1));
+            set_node_used(a, used_b.saturating_add(rl));
+            block_seal(a);
+            io.write(path.leaf, a).map_err(Error::Io)?;
+            if at == NODE_HDR {
+                fix_min::<I, DirKind>(io, owner, &path, path.depth, key, &mut scratch.a)?;
+            }
+            root.entries = root.entries.saturating_add(1);
+            return Ok(key);
+        }
+        split_leaf(io, owner, root, &path, scratch)?;
+    }
+    Err(Corrupt::BadTreeNodeCount(path.leaf).into())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_entry(a: &mut Block, o: usize, key: u64, ino: u64, ftype: u8, len: u8, name: &[u8]) {
+    zero_range(a, o, o.saturating_add(rec_len(usize::from(len))));
+    put_u64(a, o.saturating_add(E_KEY), key);
+    put_u64(a, o.saturating_add(E_INO), ino);
+    put_u8(a, o.saturating_add(E_NAMELEN), len);
+    put_u8(a, o.saturating_add(E_TYPE), ftype);
+    put_bytes(a, o.saturating_add(E_NAME), name);
+}
+
+/// Splits the full leaf in `scratch.a` at about half its bytes.
+fn split_leaf<I: BlockIo>(
+    io: &mut I,
+    owner: u64,
+    root: &mut DirRoot,
+    path: &Path,
+    scratch: &mut Scratch,
+) -> Result<(), Error<I::Error>> {
+    let (a, b) = (&mut scratch.a, &mut scratch.b);
+    let used = node_used(a);
+    let n = node_count(a);
+    if n < 2 {
+        return Err(Corrupt::BadTreeNodeCount(path.leaf).into());
+    }
+    // The first entry boundary at or past half the bytes, keeping at least one entry right.
+    let mut split = NODE_HDR;
+    let mut left_n = 0usize;
+    leaf_entries(a, 0, &mut |b, o| {
+        let len = usize::from(get_u8(b, o.saturating_add(E_NAMELEN)));
+        if left_n > 0 && (o.saturating_sub(NODE_HDR) >= used / 2 || left_n.saturating_add(1) == n) {
+            return false;
+        }
+        split = o.saturating_add(rec_len(len));
+        left_n = left_n.saturating_add(1);
+        true
+    });
+    let end = NODE_HDR.saturating_add(used);
+    let nb = alloc(io, path.leaf)?;
+    node_init(b, DIR_MAGIC, 0, owner);
+    let right_bytes = end.saturating_sub(split);
+    if let (Some(src), Some(dst)) = (
+        a.get(split..end),
+        b.get_mut(NODE_HDR..NODE_HDR.saturating_add(right_bytes)),
+    ) {
+        dst.copy_from_slice(src);
+    }
+    set_node_count(b, n.saturating_sub(left_n));
+    set_node_used(b, right_bytes);
+    zero_range(a, split, NODE_END);
+    set_node_count(a, left_n);
+    set_node_used(a, split.saturating_sub(NODE_HDR));
+    block_seal(a);
+    block_seal(b);
+    io.write(path.leaf, a).map_err(Error::Io)?;
+    io.write(nb, b).map_err(Error::Io)?;
+    let lmin = get_u64(a, NODE_HDR);
+    let k = get_u64(b, NODE_HDR);
+    insert_sep::<I, DirKind>(
+        io,
+        &mut root.tree,
+        owner,
+        path,
+        path.depth,
+        lmin,
+        k,
+        nb,
+        scratch,
+    )
+}
+
+/// Removes `name`; returns the removed entry. `NotFound` if it is not there.
+pub fn dir_remove<I: BlockIo>(
+    io: &mut I,
+    owner: u64,
+    seed: &[u8; 16],
+    root: &mut DirRoot,
+    name: &[u8],
+    scratch: &mut Scratch,
+) -> Result<DirEntry, Error<I::Error>> {
+    let e = dir_lookup(io, owner, seed, root, name, &mut scratch.a)?.ok_or(Error::NotFound)?;
+    let mut path = Path::new();
+    descend::<I, DirKind>(io, &root.tree, owner, e.key, &mut path, &mut scratch.a)?;
+    let a = &mut scratch.a;
+    let used = node_used(a);
+    let n = node_count(a);
+    let mut at = None;
+    leaf_entries(a, e.key, &mut |b, o| {
+        if get_u64(b, o) == e.key {
+            at = Some(o);
+        }
+        false
+    });
+    let at = at.ok_or(Error::NotFound)?;
+    root.entries = root.entries.saturating_sub(1);
+    if n <= 1 {
+        remove_leaf::<I, DirKind>(io, &mut root.tree, owner, &path, &mut scratch.a)?;
+        return Ok(e);
+    }
+    let rl = rec_len(usize::from(e.name_len));
+    let end = NODE_HDR.saturating_add(used);
+    let next = at.saturating_add(rl);
+    if next < end {
+        a.copy_within(next..end, at);
+    }
+    zero_range(a, end.saturating_sub(rl), end);
+    set_node_count(a, n.saturating_sub(1));
+    set_node_used(a, used.saturating_sub(rl));
+    block_seal(a);
+    io.write(path.leaf, a).map_err(Error::Io)?;
+    if at == NODE_HDR {
+        let m = get_u64(a, NODE_HDR);
+        fix_min::<I, DirKind>(io, owner, &path, path.depth, m, &mut scratch.a)?;
+    }
+    Ok(e)
+}
+
+/// readdir: calls `f(entry)` for the stored entries whose key is ≥ `cookie`, in key order, until
+/// `f` returns false (its buffer is full: that entry was not consumed). Returns the cookie to
+/// resume from: the key of the entry `f` refused, or [`COOKIE_END`]. Cookies 0..=2 (start, `.`,
+/// `..`) are the caller's; any of them starts at the first stored entry.
+pub fn dir_iter<I: BlockIo>(
+    io: &I,
+    owner: u64,
+    root: &DirRoot,
+    cookie: u64,
+    buf: &mut Block,
+    f: &mut dyn FnMut(&DirEntry) -> bool,
+) -> Result<u64, Error<I::Error>> {
+    if cookie >= COOKIE_END {
+        return Ok(COOKIE_END);
+    }
+    let mut next = COOKIE_END;
+    scan(io, owner, root, cookie, buf, &mut |b, o| {
+        let e = DirEntry::from_leaf(b, o);
+        if f(&e) {
+            true
+        } else {
+            next = e.key;
+            false
+        }
+    })?;
+    Ok(next)
+}
+
+/// Calls `f(block, level)` for every tree node of the directory, checking each.
+pub fn dir_tree_nodes<I: BlockIo>(
+    io: &I,
+    owner: u64,
+    root: &DirRoot,
+    buf: &mut Block,
+    f: &mut dyn FnMut(u64, u16),
+) -> Result<(), Error<I::Error>> {
+    walk_nodes::<I, DirKind>(io, &root.tree, owner, buf, f)
+}

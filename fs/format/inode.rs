@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inodes: 256-byte records, 16 per block, in the inode table.
+
+use super::bytes::{get_i64, get_u32, get_u64, put_bytes, put_i64, put_u32, put_u64, zero_range};
+use super::crc::crc32c;
+use super::dir::DirRoot;
+use super::extent::ExtentRoot;
+use super::{Corrupt, Layout, BLOCK_SIZE};
+
+/// Size of an inode record.
+pub const INODE_SIZE: usize = 256;
+/// Inode records per block.
+pub const INODES_PER_BLOCK: u64 = (BLOCK_SIZE / INODE_SIZE) as u64;
+/// Bytes of the inline data area (extent root, directory root or short symlink target).
+pub const INLINE_DATA_MAX: usize = 140;
+/// Inode flag: the data area holds the file's bytes (short symlinks).
+pub const INODE_FLAG_INLINE: u32 = 1;
+
+/// File type mask of `mode`.
+pub const S_IFMT: u32 = 0o170000;
+/// Socket.
+pub const S_IFSOCK: u32 = 0o140000;
+/// Symbolic link.
+pub const S_IFLNK: u32 = 0o120000;
+/// Regular file.
+pub const S_IFREG: u32 = 0o100000;
+/// Block device.
+pub const S_IFBLK: u32 = 0o060000;
+/// Directory.
+pub const S_IFDIR: u32 = 0o040000;
+/// Character device.
+pub const S_IFCHR: u32 = 0o020000;
+/// FIFO.
+pub const S_IFIFO: u32 = 0o010000;
+
+/// Directory entry file types (the values of Linux's `DT_*`).
+pub const FT_FIFO: u8 = 1;
+/// Character device.
+pub const FT_CHR: u8 = 2;
+/// Directory.
+pub const FT_DIR: u8 = 4;
+/// Block device.
+pub const FT_BLK: u8 = 6;
+/// Regular file.
+pub const FT_REG: u8 = 8;
+/// Symbolic link.
+pub const FT_LNK: u8 = 10;
+/// Socket.
+pub const FT_SOCK: u8 = 12;
+
+/// The directory entry type (`FT_*`) of a mode, or `None` for an unknown file type.
+pub fn file_type(mode: u32) -> Option<u8> {
+    Some(match mode & S_IFMT {
+        S_IFREG => FT_REG,
+        S_IFDIR => FT_DIR,
+        S_IFLNK => FT_LNK,
+        S_IFCHR => FT_CHR,
+        S_IFBLK => FT_BLK,
+        S_IFIFO => FT_FIFO,
+        S_IFSOCK => FT_SOCK,
+        _ => return None,
+    })
+}
+
+const O_MODE: usize = 0;
+const O_UID: usize = 4;
+const O_GID: usize = 8;
+const O_NLINK: usize = 12;
+const O_SIZE: usize = 16;
+const O_BLOCKS: usize = 24;
+const O_ATIME: usize = 32;
+const O_MTIME: usize = 40;
+const O_CTIME: usize = 48;
+const O_BTIME: usize = 56;
+const O_ATIME_NS: usize = 64;
+const O_MTIME_NS: usize = 68;
+const O_CTIME_NS: usize = 72;
+const O_BTIME_NS: usize = 76;
+const O_FLAGS: usize = 80;
+const O_GENERATION: usize = 84;
+const O_INO: usize = 88;
+const O_XATTR: usize = 96;
+const O_RDEV: usize = 104;
+const O_DATA: usize = 112;
+const O_CRC: usize = 252;
+
+/// A timestamp: seconds since the epoch and nanoseconds (below 10^9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timespec {
+    /// Seconds since the epoch (may be negative).
+    pub sec: i64,
+    /// Nanoseconds, `0..1_000_000_000`.
+    pub nsec: u32,
+}
+
+/// What the inode's 140-byte data area holds, by file type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InodeData {
+    /// Regular files and long symlinks: the root of the extent tree.
+    Extents(ExtentRoot),
+    /// Directories: the root of the name-hash tree.
+    Dir(DirRoot),
+    /// Short symlinks: the target, `size` bytes of it.
+    Inline([u8; INLINE_DATA_MAX]),
+    /// Devices, FIFOs, sockets: nothing.
+    Special,
+}
+
+/// An inode, validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inode {
+    /// Its inode number (checked against the record's).
+    pub ino: u64,
+    /// Type and permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Hard links (directories: 2 + subdirectories).
+    pub nlink: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Allocated blocks (data and tree nodes), for `st_blocks`.
+    pub blocks: u64,
+    /// Access time.
+    pub atime: Timespec,
+    /// Modification time.
+    pub mtime: Timespec,
+    /// Change time.
+    pub ctime: Timespec,
+    /// Birth time.
+    pub btime: Timespec,
+    /// `INODE_FLAG_*` bits.
+    pub flags: u32,
+    /// Generation, for NFS-style handles.
+    pub generation: u32,
+    /// Device number of device files (Linux `new_encode_dev`).
+    pub rdev: u32,
+    /// Extended attribute block (0: none; reserved in version 1).
+    pub xattr: u64,
+    /// The data area.
+    pub data: InodeData,
+}
+
+/// The block and byte offset of inode `ino` in the inode table.
+pub fn inode_location(layout: &Layout, ino: u64) -> Result<(u64, usize), Corrupt> {
+    if ino == 0 || ino >= layout.inode_count {
+        return Err(Corrupt::InodeOutOfRange(ino));
+    }
+    let blk = layout
+        .inode_table_start
+        .checked_add(ino / INODES_PER_BLOCK)
+        .ok_or(Corrupt::InodeOutOfRange(ino))?;
+    let off = ((ino % INODES_PER_BLOCK) as usize).saturating_mul(INODE_SIZE);
+    Ok((blk, off))
+}
+
+impl Inode {
+    /// A new inode of `mode` with empty data, all times `now`.
+    pub fn new(ino: u64, mode: u32, now: Timespec) -> Inode {
+        let data = match mode & S_IFMT {
+            S_IFDIR => InodeData::Dir(DirRoot::empty(0)),
+            S_IFREG | S_IFLNK => InodeData::Extents(ExtentRoot::new()),
+            _ => InodeData::Special,
+        };
+        Inode {
+            ino,
+            mode,
+            uid: 0,
+            gid: 0,
+            nlink: 1,
+            size: 0,
+            blocks: 0,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            btime: now,
+            flags: 0,
+            generation: 0,
+            rdev: 0,
+            xattr: 0,
+            data,
+        }
+    }
+
+    /// Parses and validates the 256-byte record of inode `ino`.
+    pub fn decode(rec: &[u8], ino: u64) -> Result<Inode, Corrupt> {
+        let rec = rec.get(..INODE_SIZE).ok_or(Corrupt::BadInodeCrc(ino))?;
+        if crc32c(rec.get(..O_CRC).unwrap_or(&[])) != get_u32(rec, O_CRC) {
+            return Err(Corrupt::BadInodeCrc(ino));
+        }
+        if get_u64(rec, O_INO) != ino {
+            return Err(Corrupt::BadInodeNumber(ino));
+        }
+        let mode = get_u32(rec, O_MODE);
+        let ts = |s: usize, n: usize| -> Result<Timespec, Corrupt> {
+            let nsec = get_u32(rec, n);
+            if nsec >= 1_000_000_000 {
+                return Err(Corrupt::BadTimestamp(ino));
+            }
+            Ok(Timespec {
+                sec: get_i64(rec, s),
+                nsec,
+            })
+        };
+        let flags = get_u32(rec, O_FLAGS);
+        let size = get_u64(rec, O_SIZE);
+        let area = rec.get(O_DATA..O_CRC).unwrap_or(&[]);
+        let data = match mode & S_IFMT {
+            S_IFREG => InodeData::Extents(ExtentRoot::decode(area, ino)?),
+            S_IFDIR => InodeData::Dir(DirRoot::decode(area, ino)?),
+            S_IFLNK if flags & INODE_FLAG_INLINE != 0 => {
+                if size > INLINE_DATA_MAX as u64 {
+                    return Err(Corrupt::BadInlineSize(ino));
+                }
+                let mut a = [0u8; INLINE_DATA_MAX];
+                a.copy_from_slice(area.get(..INLINE_DATA_MAX).unwrap_or(&[0; INLINE_DATA_MAX]));
+                InodeData::Inline(a)
+            }
+            S_IFLNK => InodeData::Extents(ExtentRoot::decode(area, ino)?),
+            S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK => InodeData::Special,
+            _ => return Err(Corrupt::BadInodeMode(ino)),
+        };
+        Ok(Inode {
+            ino,
+            mode,
+            uid: get_u32(rec, O_UID),
+            gid: get_u32(rec, O_GID),
+            nlink: get_u32(rec, O_NLINK),
+            size,
+            blocks: get_u64(rec, O_BLOCKS),
+            atime: ts(O_ATIME, O_ATIME_NS)?,
+            mtime: ts(O_MTIME, O_MTIME_NS)?,
+            ctime: ts(O_CTIME, O_CTIME_NS)?,
+            btime: ts(O_BTIME, O_BTIME_NS)?,
+            flags,
+            generation: get_u32(rec, O_GENERATION),
+            rdev: get_u32(rec, O_RDEV),
+            xattr: get_u64(rec, O_XATTR),
+            data,
+        })
+    }
+
+    /// Serializes into a 256-byte record (the mirror of [`decode`](Self::decode)), crc included.
+    /// `rec` shorter than [`INODE_SIZE`] is left untouched.
+    pub fn encode(&self, rec: &mut [u8]) {
+        let Some(rec) = rec.get_mut(..INODE_SIZE) else {
+            return;
+        };
+        rec.fill(0);
+        put_u32(rec, O_MODE, self.mode);
+        put_u32(rec, O_UID, self.uid);
+        put_u32(rec, O_GID, self.gid);
+        put_u32(rec, O_NLINK, self.nlink);
+        put_u64(rec, O_SIZE, self.size);
+        put_u64(rec, O_BLOCKS, self.blocks);
+        put_i64(rec, O_ATIME, self.atime.sec);
+        put_i64(rec, O_MTIME, self.mtime.sec);
+        put_i64(rec, O_CTIME, self.ctime.sec);
+        put_i64(rec, O_BTIME, self.btime.sec);
+        put_u32(rec, O_ATIME_NS, self.atime.nsec);
+        put_u32(rec, O_MTIME_NS, self.mtime.nsec);
+        put_u32(rec, O_CTIME_NS, self.ctime.nsec);
+        put_u32(rec, O_BTIME_NS, self.btime.nsec);
+        put_u32(rec, O_FLAGS, self.flags);
+        put_u32(rec, O_GENERATION, self.generation);
+        put_u64(rec, O_INO, self.ino);
+        put_u64(rec, O_XATTR, self.xattr);
+        put_u32(rec, O_RDEV, self.rdev);
+        if let Some(area) = rec.get_mut(O_DATA..O_CRC) {
+            match &self.data {
+                InodeData::Extents(r) => r.encode(area),
+                InodeData::Dir(d) => d.encode(area),
+                InodeData::Inline(a) => put_bytes(area, 0, a),
+                InodeData::Special => zero_range(area, 0, INLINE_DATA_MAX),
+            }
+        }
+        let c = crc32c(rec.get(..O_CRC).unwrap_or(&[]));
+        put_u32(rec, O_CRC, c);
+    }
+
+    /// The file type bits of `mode`.
+    pub fn kind(&self) -> u32 {
+        self.mode & S_IFMT
+    }
+
+    /// The inline bytes (short symlink target), if the inode has inline data.
+    pub fn inline_bytes(&self) -> Option<&[u8]> {
+        match &self.data {
+            InodeData::Inline(a) => a.get(..usize::try_from(self.size).ok()?),
+            _ => None,
+        }
+    }
+}
+
+/// The byte offset of the inode record field named `name` (for tests and tools).
+pub fn inode_field_offset(name: &str) -> Option<usize> {
+    Some(match name {
+        "mode" => O_MODE,
+        "size" => O_SIZE,
+        "mtime_nsec" => O_MTIME_NS,
+        "ino" => O_INO,
+        "flags" => O_FLAGS,
+        "data" => O_DATA,
+        "crc" => O_CRC,
+        _ => return None,
+    })
+}

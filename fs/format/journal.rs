@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The metadata journal: a redo log of checksummed records.
+//!
+//! The journal region is a header block followed by the log, a circular byte area of
+//! `(journal_blocks - 1) * 4096` bytes. Positions in the log are byte counts that only grow; the
+//! place of position `p` is `p % log_bytes`. A transaction is a run of DATA records (target
+//! block, offset, bytes) closed by a COMMIT record that carries the transaction's sequence
+//! number, its record count and a crc32c chained over all its DATA records. Every record also has
+//! its own crc32c, seeded with the journal's nonce so that records left by an earlier filesystem
+//! on the same device never verify. Records are 8-byte aligned and never wrap: when a record
+//! does not fit before the end of the log, the writer puts a SKIP record there (or nothing, if
+//! fewer than 32 bytes remain) and continues at the start.
+//!
+//! Recovery ([`journal_replay`]) starts at the header's tail expecting sequence
+//! `checkpoint_seq + 1`, validates a whole transaction up to its commit, then applies it, and
+//! repeats. The first record that is torn, has a bad crc, a wrong sequence or a bad field ends
+//! recovery; the transaction it belongs to is discarded and whatever follows is ignored.
+
+use super::bytes::{get_u16, get_u32, get_u64, put_u16, put_u32, put_u64};
+use super::crc::crc32c_update;
+use super::{
+    block_crc_ok, block_seal, Block, BlockIo, Corrupt, Error, Layout, Scratch, BLOCK_SIZE,
+};
+
+const BS: u64 = BLOCK_SIZE as u64;
+const JH_MAGIC: u32 = u32::from_le_bytes(*b"FJNL");
+const JH_VERSION: u32 = 1;
+const REC_DATA: u32 = u32::from_le_bytes(*b"FJRD");
+const REC_COMMIT: u32 = u32::from_le_bytes(*b"FJRC");
+const REC_SKIP: u32 = u32::from_le_bytes(*b"FJRS");
+
+/// Size of a record header.
+pub const JREC_HDR: usize = 32;
+/// Largest payload of a DATA record (one block).
+pub const JREC_MAX_PAYLOAD: usize = BLOCK_SIZE;
+
+const O_JH_MAGIC: usize = 0;
+const O_JH_VERSION: usize = 4;
+const O_JH_LOG_BLOCKS: usize = 8;
+const O_JH_TAIL: usize = 16;
+const O_JH_HEAD: usize = 24;
+const O_JH_CKPT_SEQ: usize = 32;
+const O_JH_NONCE: usize = 40;
+
+const O_R_MAGIC: usize = 0;
+const O_R_LEN: usize = 4;
+const O_R_SEQ: usize = 8;
+const O_R_TARGET: usize = 16;
+const O_R_OFFSET: usize = 24;
+const O_R_TXN_CRC: usize = 24;
+const O_R_CRC: usize = 28;
+
+/// The journal header (first block of the journal region), validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalHeader {
+    /// Log blocks (journal blocks minus the header).
+    pub log_blocks: u64,
+    /// Log position of the oldest transaction not yet checkpointed (where recovery starts).
+    pub tail: u64,
+    /// Log position where the next record goes, as of the last header write (a hint: recovery
+    /// finds the real end).
+    pub head: u64,
+    /// Sequence of the last transaction whose blocks are all in place.
+    pub checkpoint_seq: u64,
+    /// Random per filesystem; seeds every record crc.
+    pub nonce: u64,
+}
+
+impl JournalHeader {
+    /// A fresh, empty journal for `layout`.
+    pub fn new(layout: &Layout, nonce: u64) -> JournalHeader {
+        JournalHeader {
+            log_blocks: layout.journal_blocks.saturating_sub(1),
+            tail: 0,
+            head: 0,
+            checkpoint_seq: 0,
+            nonce,
+        }
+    }
+
+    /// Bytes of the log.
+    pub fn log_bytes(&self) -> u64 {
+        self.log_blocks.saturating_mul(BLOCK_SIZE as u64)
+    }
+
+    /// Parses and validates the header block of the journal of `layout`.
+    pub fn decode(buf: &Block, layout: &Layout) -> Result<JournalHeader, Corrupt> {
+        if get_u32(buf, O_JH_MAGIC) != JH_MAGIC {
+            return Err(Corrupt::BadJournalMagic);
+        }
+        if !block_crc_ok(buf) {
+            return Err(Corrupt::BadJournalCrc);
+        }
+        let h = JournalHeader {
+            log_blocks: get_u64(buf, O_JH_LOG_BLOCKS),
+            tail: get_u64(buf, O_JH_TAIL),
+            head: get_u64(buf, O_JH_HEAD),
+            checkpoint_seq: get_u64(buf, O_JH_CKPT_SEQ),
+            nonce: get_u64(buf, O_JH_NONCE),
+        };
+        if get_u32(buf, O_JH_VERSION) != JH_VERSION
+            || h.log_blocks != layout.journal_blocks.saturating_sub(1)
+            || h.log_blocks == 0
+            || h.head < h.tail
+            || h.head.saturating_sub(h.tail) > h.log_bytes()
+            || !h.tail.is_multiple_of(8)
+            || !h.head.is_multiple_of(8)
+            || h.head > u64::MAX / 2
+        {
+            return Err(Corrupt::BadJournalHeader);
+        }
+        Ok(h)
+    }
+
+    /// Serializes into a block (the mirror of [`decode`](Self::decode)), crc included.
+    pub fn encode(&self, buf: &mut Block) {
+        buf.fill(0);
+        put_u32(buf, O_JH_MAGIC, JH_MAGIC);
+        put_u32(buf, O_JH_VERSION, JH_VERSION);
+        put_u64(buf, O_JH_LOG_BLOCKS, self.log_blocks);
+        put_u64(buf, O_JH_TAIL, self.tail);
+        put_u64(buf, O_JH_HEAD, self.head);
+        put_u64(buf, O_JH_CKPT_SEQ, self.checkpoint_seq);
+        put_u64(buf, O_JH_NONCE, self.nonce);
+        block_seal(buf);
+    }
+
+    fn crc_seed(&self) -> u32 {
+        crc32c_update(0, &self.nonce.to_le_bytes())
+    }
+}
+
+/// Where the log is.
+#[derive(Clone, Copy)]
+struct Log {
+    first_blk: u64,
+    bytes: u64,
+    jstart: u64,
+    jend: u64,
+}
+
+impl Log {
+    fn new(layout: &Layout, h: &JournalHeader) -> Log {
+        Log {
+            first_blk: layout.journal_start.saturating_add(1),
+            bytes: h.log_bytes(),
+            jstart: layout.journal_start,
+            jend: layout.journal_start.saturating_add(layout.journal_blocks),
+        }
+    }
+
+    /// Bytes from `pos` to the end of the log's current lap.
+    fn room(&self, pos: u64) -> u64 {
+        self.bytes
+            .saturating_sub(pos.checked_rem(self.bytes).unwrap_or(0))
+    }
+
+    /// The start of the next lap after `pos`.
+    fn next_lap(&self, pos: u64) -> u64 {
+        pos.saturating_add(self.room(pos))
+    }
+
+    /// Copies `out.len()` log bytes at `pos` (not wrapping) into `out`, reading log blocks into
+    /// `blockbuf`.
+    fn read<I: BlockIo>(
+        &self,
+        io: &I,
+        pos: u64,
+        out: &mut [u8],
+        blockbuf: &mut Block,
+    ) -> Result<(), Error<I::Error>> {
+        let mut done = 0usize;
+        let mut p = pos.checked_rem(self.bytes).unwrap_or(0);
+        while done < out.len() {
+            let blk = self.first_blk.saturating_add(p / BS);
+            let off = (p % BS) as usize;
+            let n = (BLOCK_SIZE.saturating_sub(off)).min(out.len().saturating_sub(done));
+            if blk >= self.jend {
+                return Err(Error::Invalid);
+            }
+            io.read(blk, blockbuf).map_err(Error::Io)?;
+            if let (Some(dst), Some(src)) = (
+                out.get_mut(done..done.saturating_add(n)),
+                blockbuf.get(off..off.saturating_add(n)),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            done = done.saturating_add(n);
+            p = p.saturating_add(n as u64);
+        }
+        Ok(())
+    }
+
+    /// Writes `data` at log position `pos` (not wrapping), read-modify-write through `blockbuf`.
+    fn write<I: BlockIo>(
+        &self,
+        io: &mut I,
+        pos: u64,
+        data: &[u8],
+        blockbuf: &mut Block,
+    ) -> Result<(), Error<I::Error>> {
+        let mut done = 0usize;
+        let mut p = pos.checked_rem(self.bytes).unwrap_or(0);
+        while done < data.len() {
+            let blk = self.first_blk.saturating_add(p / BS);
+            let off = (p % BS) as usize;
+            let n = (BLOCK_SIZE.saturating_sub(off)).min(data.len().saturating_sub(done));
+            if blk >= self.jend {
+                return Err(Error::Invalid);
+            }
+            if n < BLOCK_SIZE {
+                io.read(blk, blockbuf).map_err(Error::Io)?;
+            }
+            if let (Some(dst), Some(src)) = (
+                blockbuf.get_mut(off..off.saturating_add(n)),
+                data.get(done..done.saturating_add(n)),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            io.write(blk, blockbuf).map_err(Error::Io)?;
+            done = done.saturating_add(n);
+            p = p.saturating_add(n as u64);
+        }
+        Ok(())
+    }
+}
+
+fn pad8(n: u64) -> u64 {
+    n.saturating_add(7) & !7
+}
+
+/// What [`journal_replay`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Transactions replayed.
+    pub transactions: u64,
+    /// DATA records applied.
+    pub records: u64,
+    /// Sequence of the last replayed transaction (the header's `checkpoint_seq` if none).
+    pub last_seq: u64,
+    /// Log position after the last replayed transaction: the new tail and head.
+    pub end: u64,
+    /// Whether replay stopped at something that was not clean end of log (a torn or corrupt
+    /// record of the sequence it expected).
+    pub discarded_partial: bool,
+}
+
+/// One validated record header.
+struct Rec {
+    magic: u32,
+    len: u64,
+    seq: u64,
+    target: u64,
+    offset: u64,
+    txn_crc: u32,
+    crc: u32,
+    raw: [u8; JREC_HDR],
+}
+
+fn parse_rec(raw: &[u8; JREC_HDR]) -> Rec {
+    Rec {
+        magic: get_u32(raw, O_R_MAGIC),
+        len: u64::from(get_u32(raw, O_R_LEN)),
+        seq: get_u64(raw, O_R_SEQ),
+        target: get_u64(raw, O_R_TARGET),
+        offset: u64::from(get_u16(raw, O_R_OFFSET)),
+        txn_crc: get_u32(raw, O_R_TXN_CRC),
+        crc: get_u32(raw, O_R_CRC),
+        raw: *raw,
+    }
+}
+
+/// Replays the committed transactions of the journal described by `h` into their target blocks
+/// and reports what it did. The caller then writes a header with `tail = head = report.end` and
+/// `checkpoint_seq = report.last_seq`. Only an I/O error is an error: anything wrong in the log
+/// ends replay.
+pub fn journal_replay<I: BlockIo>(
+    io: &mut I,
+    layout: &Layout,
+    h: &JournalHeader,
+    scratch: &mut Scratch,
+) -> Result<ReplayReport, Error<I::Error>> {
+    let log = Log::new(layout, h);
+    let seed = h.crc_seed();
+    let mut rep = ReplayReport {
+        last_seq: h.checkpoint_seq,
+        end: h.tail,
+        ..ReplayReport::default()
+    };
+    let limit = h.tail.saturating_add(log.bytes);
+    let mut pos = h.tail;
+    let mut expect = h.checkpoint_seq.wrapping_add(1);
+    loop {
+        // Pass 1: validate the transaction from `pos` to its commit.
+        let mut p = pos;
+        let mut txn = seed;
+        let mut n = 0u64;
+        let mut started = false;
+        let commit_end = loop {
+            if log.room(p) < JREC_HDR as u64 {
+                p = log.next_lap(p);
+            }
+            if p.saturating_add(JREC_HDR as u64) > limit {
+                break None;
+            }
+            let mut raw = [0u8; JREC_HDR];
+            log.read(io, p, &mut raw, &mut scratch.a)?;
+            let r = parse_rec(&raw);
+            let hdr_crc = crc32c_update(seed, raw.get(..O_R_CRC).unwrap_or(&[]));
+            if r.seq != expect {
+                break None;
+            }
+            started = true;
+            match r.magic {
+                REC_SKIP if r.crc == hdr_crc => {
+                    p = log.next_lap(p);
+                }
+                REC_DATA => {
+                    let total = (JREC_HDR as u64).saturating_add(pad8(r.len));
+                    let bad = r.len == 0
+                        || r.len > JREC_MAX_PAYLOAD as u64
+                        || r.offset.saturating_add(r.len) > BLOCK_SIZE as u64
+                        || r.target >= layout.block_count
+                        || (r.target >= log.jstart && r.target < log.jend)
+                        || total > log.room(p)
+                        || p.saturating_add(total) > limit;
+                    if bad {
+                        break None;
+                    }
+                    let len = r.len as usize;
+                    let payload = scratch.b.get_mut(..len).unwrap_or(&mut []);
+                    log.read(
+                        io,
+                        p.saturating_add(JREC_HDR as u64),
+                        payload,
+                        &mut scratch.a,
+                    )?;
+                    let c = crc32c_update(hdr_crc, payload);
+                    if c != r.crc {
+                        break None;
+                    }
+                    txn = crc32c_update(txn, &r.raw);
+                    txn = crc32c_update(txn, payload);
+                    n = n.saturating_add(1);
+                    p = p.saturating_add(total);
+                }
+                REC_COMMIT => {
+                    if r.crc != hdr_crc || r.target != n || r.txn_crc != txn || r.len != 0 {
+                        break None;
+                    }
+                    break Some(p.saturating_add(JREC_HDR as u64));
+                }
+                _ => break None,
+            }
+        };
+        let Some(end) = commit_end else {
+            rep.discarded_partial = started;
+            return Ok(rep);
+        };
+        // Pass 2: apply it.
+        let mut p = pos;
+        while p < end {
+            if log.room(p) < JREC_HDR as u64 {
+                p = log.next_lap(p);
+                continue;
+            }
+            let mut raw = [0u8; JREC_HDR];
+            log.read(io, p, &mut raw, &mut scratch.a)?;
+            let r = parse_rec(&raw);
+            match r.magic {
+                REC_DATA => {
+                    io.read(r.target, &mut scratch.b).map_err(Error::Io)?;
+                    let off = r.offset as usize;
+                    let len = r.len as usize;
+                    let dst = scratch
+                        .b
+                        .get_mut(off..off.saturating_add(len))
+                        .unwrap_or(&mut []);
+                    log.read(io, p.saturating_add(JREC_HDR as u64), dst, &mut scratch.a)?;
+                    io.write(r.target, &scratch.b).map_err(Error::Io)?;
+                    rep.records = rep.records.saturating_add(1);
+                    p = p.saturating_add((JREC_HDR as u64).saturating_add(pad8(r.len)));
+                }
+                REC_SKIP => p = log.next_lap(p),
+                _ => break,
+            }
+        }
+        rep.transactions = rep.transactions.saturating_add(1);
+        rep.last_seq = expect;
+        rep.end = end;
+        pos = end;
+        expect = expect.wrapping_add(1);
+    }
+}
+
+/// Writes transactions into the log (used by the tools and tests; the kernel may write the same
+/// records through its persistence primitives).
+pub struct JournalWriter {
+    log: Log,
+    seed: u32,
+    /// Oldest position still needed (the header's tail).
+    pub tail: u64,
+    /// Where the next record goes.
+    pub head: u64,
+    /// Sequence of the open transaction.
+    pub seq: u64,
+    txn_crc: u32,
+    nrec: u64,
+}
+
+impl JournalWriter {
+    /// A writer appending after `head`, whose next transaction is `checkpoint_seq + 1` (after
+    /// a replay: `h` with `tail = head = report.end`, `checkpoint_seq = report.last_seq`).
+    pub fn new(layout: &Layout, h: &JournalHeader) -> JournalWriter {
+        JournalWriter {
+            log: Log::new(layout, h),
+            seed: h.crc_seed(),
+            tail: h.tail,
+            head: h.head,
+            seq: h.checkpoint_seq.wrapping_add(1),
+            txn_crc: h.crc_seed(),
+            nrec: 0,
+        }
+    }
+
+    /// Reserves `total` bytes at the head, writing a SKIP record when they do not fit before
+    /// the end of the lap. `NoSpace` when the log is full (checkpoint first).
+    fn reserve<I: BlockIo>(
+        &mut self,
+        io: &mut I,
+        total: u64,
+        scratch: &mut Scratch,
+    ) -> Result<u64, Error<I::Error>> {
+        let mut p = self.head;
+        if self.log.room(p) < total {
+            if self.log.room(p) >= JREC_HDR as u64 {
+                let mut raw = [0u8; JREC_HDR];
+                put_u32(&mut raw, O_R_MAGIC, REC_SKIP);
+                put_u64(&mut raw, O_R_SEQ, self.seq);
+                let c = crc32c_update(self.seed, raw.get(..O_R_CRC).unwrap_or(&[]));
+                put_u32(&mut raw, O_R_CRC, c);
+                self.check_room(p, JREC_HDR as u64)?;
+                self.log.write(io, p, &raw, &mut scratch.a)?;
+            }
+            p = self.log.next_lap(p);
+        }
+        self.check_room(p, total)?;
+        Ok(p)
+    }
+
+    fn check_room<E>(&self, p: u64, total: u64) -> Result<(), Error<E>> {
+        if p.saturating_add(total) > self.tail.saturating_add(self.log.bytes)
+            || total > self.log.bytes
+        {
+            return Err(Error::NoSpace);
+        }
+        Ok(())
+    }
+
+    /// Appends a DATA record: `data` goes to `target` at byte `offset` when replayed.
+    pub fn add<I: BlockIo>(
+        &mut self,
+        io: &mut I,
+        target: u64,
+        offset: usize,
+        data: &[u8],
+        scratch: &mut Scratch,
+    ) -> Result<(), Error<I::Error>> {
+        if data.is_empty()
+            || data.len() > JREC_MAX_PAYLOAD
+            || offset.saturating_add(data.len()) > BLOCK_SIZE
+            || target >= io.block_count()
+        {
+            return Err(Error::Invalid);
+        }
+        let total = (JREC_HDR as u64).saturating_add(pad8(data.len() as u64));
+        let p = self.reserve(io, total, scratch)?;
+        let mut raw = [0u8; JREC_HDR];
+        put_u32(&mut raw, O_R_MAGIC, REC_DATA);
+        put_u32(&mut raw, O_R_LEN, data.len() as u32);
+        put_u64(&mut raw, O_R_SEQ, self.seq);
+        put_u64(&mut raw, O_R_TARGET, target);
+        put_u16(&mut raw, O_R_OFFSET, offset as u16);
+        let c = crc32c_update(self.seed, raw.get(..O_R_CRC).unwrap_or(&[]));
+        let c = crc32c_update(c, data);
+        put_u32(&mut raw, O_R_CRC, c);
+        self.txn_crc = crc32c_update(self.txn_crc, &raw);
+        self.txn_crc = crc32c_update(self.txn_crc, data);
+        self.log.write(io, p, &raw, &mut scratch.a)?;
+        let body = p.saturating_add(JREC_HDR as u64);
+        self.log.write(io, body, data, &mut scratch.a)?;
+        let pad = pad8(data.len() as u64).saturating_sub(data.len() as u64);
+        if pad > 0 {
+            let z = [0u8; 8];
+            let zp = z.get(..pad as usize).unwrap_or(&[]);
+            self.log.write(
+                io,
+                body.saturating_add(data.len() as u64),
+                zp,
+                &mut scratch.a,
+            )?;
+        }
+        self.head = p.saturating_add(total);
+        self.nrec = self.nrec.saturating_add(1);
+        Ok(())
+    }
+
+    /// Appends the COMMIT record of the open transaction; returns its sequence. Once this write
+    /// is durable the transaction survives a crash.
+    pub fn commit<I: BlockIo>(
+        &mut self,
+        io: &mut I,
+        scratch: &mut Scratch,
+    ) -> Result<u64, Error<I::Error>> {
+        let p = self.reserve(io, JREC_HDR as u64, scratch)?;
+        let mut raw = [0u8; JREC_HDR];
+        put_u32(&mut raw, O_R_MAGIC, REC_COMMIT);
+        put_u64(&mut raw, O_R_SEQ, self.seq);
+        put_u64(&mut raw, O_R_TARGET, self.nrec);
+        put_u32(&mut raw, O_R_TXN_CRC, self.txn_crc);
+        let c = crc32c_update(self.seed, raw.get(..O_R_CRC).unwrap_or(&[]));
+        put_u32(&mut raw, O_R_CRC, c);
+        self.log.write(io, p, &raw, &mut scratch.a)?;
+        self.head = p.saturating_add(JREC_HDR as u64);
+        let s = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+        self.txn_crc = self.seed;
+        self.nrec = 0;
+        Ok(s)
+    }
+}
