@@ -160,3 +160,5 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
         }
     }
 }
+
+impl core::error::Error for Corrupt {}

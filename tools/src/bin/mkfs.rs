@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] DEVICE [BLOCKS]`
+
+use ferrite_tools::mkfs::{mkfs, print_summary, Options};
+use std::path::PathBuf;
+use std::process::exit;
+
+const USAGE: &str =
+    "usage: mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] DEVICE [BLOCKS]";
+
+fn die(msg: &str) -> ! {
+    eprintln!("mkfs.ferrite: {msg}");
+    eprintln!("{USAGE}");
+    exit(1);
+}
+
+fn num(opt: &str, v: Option<String>) -> u64 {
+    let v = v.unwrap_or_else(|| die(&format!("option {opt} needs a value")));
+    v.parse()
+        .unwrap_or_else(|_| die(&format!("option {opt}: '{v}' is not a number")))
+}
+
+fn main() {
+    let mut opts = Options::default();
+    let mut pos: Vec<String> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    let mut only_pos = false;
+    while let Some(a) = args.next() {
+        if only_pos || !a.starts_with('-') || a == "-" {
+            pos.push(a);
+            continue;
+        }
+        match a.as_str() {
+            "--" => only_pos = true,
+            "-f" | "-F" | "--force" => opts.force = true,
+            "-q" | "--quiet" => opts.quiet = true,
+            "-L" | "--label" => {
+                opts.label = Some(
+                    args.next()
+                        .unwrap_or_else(|| die("option -L needs a label")),
+                )
+            }
+            "-N" | "--inodes" => opts.inodes = Some(num("-N", args.next())),
+            "-J" | "--journal-blocks" => opts.journal_blocks = Some(num("-J", args.next())),
+            "-V" | "--version" => {
+                println!(
+                    "mkfs.ferrite {} (format version {})",
+                    env!("CARGO_PKG_VERSION"),
+                    ferrite_format::VERSION
+                );
+                exit(0);
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                exit(0);
+            }
+            s if s.starts_with("-L") && s.len() > 2 => opts.label = Some(s[2..].to_string()),
+            s => die(&format!("unknown option '{s}'")),
+        }
+    }
+    let dev = match pos.len() {
+        1 | 2 => PathBuf::from(&pos[0]),
+        0 => die("no device given"),
+        _ => die("too many arguments"),
+    };
+    if let Some(b) = pos.get(1) {
+        opts.blocks = Some(
+            b.parse()
+                .unwrap_or_else(|_| die(&format!("'{b}' is not a block count"))),
+        );
+    }
+    match mkfs(&dev, &opts) {
+        Ok(s) => {
+            if !opts.quiet {
+                let _ = print_summary(&mut std::io::stdout(), &dev, &s);
+            }
+        }
+        Err(m) => {
+            eprintln!("mkfs.ferrite: {m}");
+            exit(1);
+        }
+    }
+}
