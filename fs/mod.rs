@@ -2,6 +2,10 @@
 
 //! The ferrite filesystem, in safe Rust.
 
+pub(crate) mod format;
+mod mount;
+mod pmem_io;
+
 use crate::dax::device::DaxDevice;
 use crate::fs_context::{DaxMode, FsContext, MountOption};
 use crate::fs_type::FileSystem;
@@ -49,13 +53,28 @@ impl FileSystem for Ferrite {
                 "cannot map the whole device through DAX (media errors?)"
             ));
         })?;
-        // The on-media format does not exist yet: refuse the mount, and say why.
+        let loaded = mount::load(&pmem, fc)?;
+        pr_info!(
+            "{}: {} blocks, {} inodes, {} journal blocks, root directory of {} links; valid{}\n",
+            sb.id(),
+            loaded.sb.layout.block_count,
+            loaded.sb.layout.inode_count,
+            loaded.sb.layout.journal_blocks,
+            loaded.root.nlink,
+            if loaded.force_ro {
+                " (read-only features)"
+            } else {
+                ""
+            }
+        );
+        // Inodes and directories are not implemented in the kernel yet: the filesystem has been
+        // validated and its journal recovered, but it cannot be mounted. Refuse, and say why.
         let _mount = Mount {
             _pmem: pmem,
             _dax: dax,
         };
         fc.error(c_str!(
-            "mounting is not supported yet: this build has no on-media format"
+            "mounting is not supported yet: inodes and directories are not implemented"
         ));
         Err(crate::errno::eopnotsupp())
     }

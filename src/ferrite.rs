@@ -13,6 +13,7 @@ mod errno;
 #[allow(dead_code)]
 mod fs_context;
 mod fs_type;
+mod mem;
 #[allow(dead_code)]
 mod pmem;
 #[allow(dead_code)]

@@ -6,6 +6,7 @@
 
 use crate::bindings;
 use kernel::prelude::*;
+use kernel::str::CString;
 use kernel::types::Opaque;
 
 /// A mount context (`struct fs_context`), borrowed for the duration of a VFS callback.
@@ -34,6 +35,14 @@ impl FsContext {
         // SAFETY: `self.0.get()` is a valid context by the type's construction, and `msg` is a
         // NUL-terminated string that outlives the call.
         unsafe { bindings::ferrite_fc_error(self.0.get(), msg.as_char_ptr()) };
+    }
+
+    /// Logs a formatted error message against this mount (see [`FsContext::error`]).
+    pub(crate) fn error_fmt(&self, args: core::fmt::Arguments<'_>) {
+        match CString::try_from_fmt(args) {
+            Ok(msg) => self.error(&msg),
+            Err(_) => self.error(kernel::c_str!("out of memory while reporting an error")),
+        }
     }
 }
 

@@ -45,6 +45,13 @@ impl SuperBlock {
         u64::try_from(n).unwrap_or(0)
     }
 
+    /// The device name (`s_id`), for messages.
+    pub(crate) fn id(&self) -> &kernel::str::CStr {
+        // SAFETY: `s_id` is a NUL-terminated array set when the super block was created, and it
+        // does not change while the super block lives.
+        unsafe { kernel::str::CStr::from_char_ptr((*self.as_ptr()).s_id.as_ptr()) }
+    }
+
     /// Whether the super block is read-only (`sb_rdonly`).
     pub(crate) fn read_only(&self) -> bool {
         // SAFETY: `s_flags` is readable while the super block is valid; a racy read of a flag word

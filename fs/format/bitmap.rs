@@ -83,7 +83,7 @@ pub fn bitmap_get(buf: &Block, bit: u64) -> bool {
     if i >= BITMAP_BYTES {
         return true;
     }
-    buf.get(i).is_none_or(|b| b & (1 << (bit % 8)) != 0)
+    buf.get(i).map_or(true, |b| b & (1 << (bit % 8)) != 0)
 }
 
 /// Sets or clears bit `bit` of a bitmap block; returns whether it changed.
@@ -289,8 +289,8 @@ impl Bitmap {
         max: u64,
         buf: &mut Block,
     ) -> Result<Option<(u64, u64)>, Error<I::Error>> {
-        let chunks = (self.nbits / HUGE_BLOCKS)
-            .saturating_add(u64::from(!self.nbits.is_multiple_of(HUGE_BLOCKS)));
+        let chunks =
+            (self.nbits / HUGE_BLOCKS).saturating_add(u64::from(self.nbits % HUGE_BLOCKS != 0));
         if chunks == 0 {
             return Ok(None);
         }
@@ -359,7 +359,7 @@ fn first_run(buf: &Block, off: u64, n: u64, min: u64, max: u64) -> Option<(u64, 
     while i < n {
         let bit = off.saturating_add(i);
         // Skip whole used bytes quickly.
-        if bit.is_multiple_of(8)
+        if bit % 8 == 0
             && run_len == 0
             && i.saturating_add(8) <= n
             && buf.get((bit / 8) as usize).copied().unwrap_or(0xff) == 0xff

@@ -329,13 +329,13 @@ pub fn extent_insert<I: BlockIo>(
     }
     if e.logical
         .checked_add(e.len)
-        .is_none_or(|x| x > MAX_FILE_BLOCKS)
+        .map_or(true, |x| x > MAX_FILE_BLOCKS)
     {
         return Err(Error::FileTooBig);
     }
     if e.physical
         .checked_add(e.len)
-        .is_none_or(|x| x > io.block_count())
+        .map_or(true, |x| x > io.block_count())
     {
         return Err(Error::Invalid);
     }

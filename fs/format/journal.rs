@@ -104,8 +104,8 @@ impl JournalHeader {
             || h.log_blocks == 0
             || h.head < h.tail
             || h.head.saturating_sub(h.tail) > h.log_bytes()
-            || !h.tail.is_multiple_of(8)
-            || !h.head.is_multiple_of(8)
+            || h.tail % 8 != 0
+            || h.head % 8 != 0
             || h.head > u64::MAX / 2
         {
             return Err(Corrupt::BadJournalHeader);

@@ -197,7 +197,7 @@ impl Layout {
         }
         if self.inode_count == 0
             || self.inode_count > MAX_INODES
-            || !self.inode_count.is_multiple_of(INODES_PER_BLOCK)
+            || self.inode_count % INODES_PER_BLOCK != 0
         {
             return Err(bad("inode_count"));
         }

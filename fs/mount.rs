@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mount-time reading: the superblock, journal recovery, the root inode.
+
+use super::format::{
+    self, inode_location, journal_replay, Block, BlockIo, Inode, JournalHeader, MountMode,
+    Superblock, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
+};
+use super::pmem_io::MountIo;
+use crate::fs_context::FsContext;
+use crate::pmem::{self, Pmem};
+use crate::{errno, mem};
+use kernel::fmt;
+use kernel::prelude::*;
+
+/// Converts an error of the format code into an errno.
+pub(crate) fn to_errno(e: format::Error<Error>) -> Error {
+    match e {
+        format::Error::Corrupt(_) => errno::euclean(),
+        format::Error::NoSpace => ENOSPC,
+        format::Error::NotFound => ENOENT,
+        format::Error::Exists => EEXIST,
+        format::Error::NameTooLong => errno::enametoolong(),
+        format::Error::FileTooBig => EFBIG,
+        format::Error::Invalid => EINVAL,
+        format::Error::Io(e) => e,
+    }
+}
+
+/// What mount learned from the device.
+pub(crate) struct Loaded {
+    pub(crate) sb: Superblock,
+    pub(crate) root: Inode,
+    /// The filesystem must stay read-only (an unknown read-only-compatible feature).
+    pub(crate) force_ro: bool,
+}
+
+/// Reads and validates the superblock, replays the journal and reads the root inode. Every
+/// failure is reported against `fc`; corruption gives `EUCLEAN`.
+pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
+    let mut buf: KBox<Block> = mem::zeroed_box()?;
+    pmem.read(0, &mut buf[..])?;
+    let sb = Superblock::decode(&buf).map_err(|c| {
+        fc.error_fmt(fmt!("corrupt superblock: {c}"));
+        errno::euclean()
+    })?;
+    let dev_blocks = pmem.len() / BLOCK_SIZE as u64;
+    if sb.layout.block_count > dev_blocks {
+        fc.error_fmt(fmt!(
+            "the filesystem has {} blocks but the device only {}",
+            sb.layout.block_count,
+            dev_blocks
+        ));
+        return Err(errno::euclean());
+    }
+    let force_ro = sb.mount_mode() == MountMode::ReadOnly;
+
+    // Journal recovery: apply every complete transaction, then start the log afresh.
+    let mut io = MountIo::new(pmem, sb.layout.block_count);
+    let mut scratch = mem::scratch()?;
+    io.read(sb.layout.journal_start, &mut buf)?;
+    let header = JournalHeader::decode(&buf, &sb.layout).map_err(|c| {
+        fc.error_fmt(fmt!("corrupt journal header: {c}"));
+        errno::euclean()
+    })?;
+    let report = journal_replay(&mut io, &sb.layout, &header, &mut scratch).map_err(|e| {
+        match &e {
+            format::Error::Corrupt(c) => fc.error_fmt(fmt!("corrupt journal: {c}")),
+            _ => fc.error(kernel::c_str!("journal recovery failed")),
+        }
+        to_errno(e)
+    })?;
+    if report.transactions > 0 || report.end != header.tail {
+        let mut h = header;
+        h.tail = report.end;
+        h.head = report.end;
+        h.checkpoint_seq = report.last_seq;
+        h.encode(&mut buf);
+        io.write(sb.layout.journal_start, &buf)?;
+        pmem::fence();
+        pr_info!(
+            "recovered {} journal transactions ({} records)\n",
+            report.transactions,
+            report.records
+        );
+    }
+
+    let (blk, off) = inode_location(&sb.layout, sb.root_ino).map_err(|c| {
+        fc.error_fmt(fmt!("bad root inode number: {c}"));
+        errno::euclean()
+    })?;
+    io.read(blk, &mut buf)?;
+    let rec = buf
+        .get(off..off.checked_add(INODE_SIZE).ok_or(EINVAL)?)
+        .ok_or(EINVAL)?;
+    let root = Inode::decode(rec, sb.root_ino).map_err(|c| {
+        fc.error_fmt(fmt!("corrupt root inode: {c}"));
+        errno::euclean()
+    })?;
+    if root.mode & S_IFMT != S_IFDIR {
+        fc.error_fmt(fmt!("the root inode {} is not a directory", sb.root_ino));
+        return Err(errno::euclean());
+    }
+    Ok(Loaded { sb, root, force_ro })
+}
