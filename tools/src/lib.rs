@@ -7,6 +7,7 @@
 
 pub mod dump;
 pub mod fsck;
+pub mod fsops;
 pub mod image;
 pub mod mkfs;
 

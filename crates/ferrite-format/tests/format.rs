@@ -1,0 +1,602 @@
+//! Round trips and mutation tests for the superblock, inodes, bitmaps and the layout.
+mod common;
+use common::*;
+use ferrite_format::*;
+
+#[test]
+fn crc32c_known_answer() {
+    assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+    assert_eq!(crc32c(b""), 0);
+    let split = crc32c_update(crc32c(b"1234"), b"56789");
+    assert_eq!(split, 0xE306_9283);
+}
+
+#[test]
+fn siphash_reference_vectors() {
+    let key: [u8; 16] = core::array::from_fn(|i| i as u8);
+    assert_eq!(siphash24(&key, b""), 0x726f_db47_dd0e_0e31);
+    let msg: Vec<u8> = (0u8..15).collect();
+    assert_eq!(siphash24(&key, &msg), 0xa129_ca61_49be_45e5);
+}
+
+fn sample_sb() -> Superblock {
+    Superblock {
+        version: VERSION,
+        compat: 0,
+        incompat: 0,
+        ro_compat: 0,
+        uuid: [0xab; 16],
+        hash_seed: [0x5a; 16],
+        label: {
+            let mut l = [0u8; LABEL_MAX];
+            l[..4].copy_from_slice(b"data");
+            l
+        },
+        layout: Layout::compute(262_144, None, None).unwrap(),
+        root_ino: ROOT_INO,
+        free_blocks: 1000,
+        free_inodes: 100,
+        state: STATE_CLEAN,
+        mount_count: 3,
+        mkfs_time: 1_700_000_000,
+        mkfs_nsec: 123,
+        write_time: 1_700_000_001,
+    }
+}
+
+#[test]
+fn superblock_round_trip() {
+    let sb = sample_sb();
+    let mut b = [0u8; BS];
+    sb.encode(&mut b);
+    let d = Superblock::decode(&b).unwrap();
+    assert_eq!(d, sb);
+    let mut b2 = [0u8; BS];
+    d.encode(&mut b2);
+    assert_eq!(b, b2, "encode is the mirror of decode");
+    assert_eq!(d.label_bytes(), b"data");
+    assert_eq!(d.mount_mode(), MountMode::ReadWrite);
+}
+
+fn reseal(b: &mut Block) {
+    let c = crc32c(&b[..BLOCK_CRC_OFF]);
+    b[BLOCK_CRC_OFF..].copy_from_slice(&c.to_le_bytes());
+}
+
+fn sb_with(f: impl Fn(&mut Block)) -> Result<Superblock, Corrupt> {
+    let mut b = [0u8; BS];
+    sample_sb().encode(&mut b);
+    f(&mut b);
+    reseal(&mut b);
+    Superblock::decode(&b)
+}
+
+fn put64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+fn put32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+#[test]
+fn superblock_mutations_give_specific_errors() {
+    let off = |n| superblock_field_offset(n).unwrap();
+    // Without resealing, any flipped byte is a checksum error.
+    let mut b = [0u8; BS];
+    sample_sb().encode(&mut b);
+    for i in (8..BLOCK_CRC_OFF).step_by(97) {
+        let mut c = b;
+        c[i] ^= 0x10;
+        assert_eq!(
+            Superblock::decode(&c),
+            Err(Corrupt::BadSuperblockCrc),
+            "byte {i}"
+        );
+    }
+    let mut c = b;
+    c[0] ^= 1;
+    assert_eq!(Superblock::decode(&c), Err(Corrupt::BadMagic));
+    // Field by field, with a valid crc.
+    assert_eq!(sb_with(|b| b[off("magic")] = b'X'), Err(Corrupt::BadMagic));
+    assert_eq!(
+        sb_with(|b| put32(b, off("version"), 2)),
+        Err(Corrupt::UnsupportedVersion(2))
+    );
+    assert_eq!(
+        sb_with(|b| put32(b, off("block_size"), 8192)),
+        Err(Corrupt::BadBlockSize(8192))
+    );
+    assert_eq!(
+        sb_with(|b| put64(b, off("incompat"), 1 << 5)),
+        Err(Corrupt::UnknownIncompat(1 << 5))
+    );
+    let ro = sb_with(|b| put64(b, off("ro_compat"), 1 << 3)).unwrap();
+    assert_eq!(ro.mount_mode(), MountMode::ReadOnly);
+    assert_eq!(
+        sb_with(|b| put64(b, off("block_count"), 262_145)),
+        Err(Corrupt::BadLayout("block_bitmap_blocks")).or(Err(Corrupt::BadLayout("backup_sb")))
+    );
+    assert!(matches!(
+        sb_with(|b| put64(b, off("block_count"), 10)),
+        Err(Corrupt::BadLayout("block_count"))
+    ));
+    assert!(matches!(
+        sb_with(|b| put64(b, off("inode_count"), 17)),
+        Err(Corrupt::BadLayout("inode_count"))
+    ));
+    assert!(matches!(
+        sb_with(|b| put64(b, off("data_start"), 5)),
+        Err(Corrupt::BadLayout("data_start"))
+    ));
+    assert_eq!(
+        sb_with(|b| put32(b, off("state"), 0x80)),
+        Err(Corrupt::BadState(0x80))
+    );
+    assert_eq!(
+        sb_with(|b| put64(b, off("free_blocks"), u64::MAX)),
+        Err(Corrupt::BadFreeCount)
+    );
+    assert_eq!(
+        sb_with(|b| put64(b, off("root_ino"), 7)),
+        Err(Corrupt::BadRootInode(7))
+    );
+}
+
+#[test]
+fn superblock_every_layout_field_is_checked() {
+    // Flipping any layout field (offsets 136..232) must fail, never pass silently.
+    for off in (136..232).step_by(8) {
+        for delta in [1u64, 1 << 20, u64::MAX] {
+            let r = sb_with(|b| {
+                let v = u64::from_le_bytes(b[off..off + 8].try_into().unwrap());
+                put64(b, off, v.wrapping_add(delta));
+            });
+            assert!(
+                matches!(r, Err(Corrupt::BadLayout(_))),
+                "offset {off} delta {delta}: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn layout_for_many_sizes() {
+    assert_eq!(
+        Layout::compute(1023, None, None),
+        Err(LayoutError::TooSmall)
+    );
+    assert_eq!(
+        Layout::compute(MAX_BLOCKS + 1, None, None),
+        Err(LayoutError::TooBig)
+    );
+    for n in [
+        1024u64,
+        1025,
+        2047,
+        4099,
+        32_255,
+        32_256,
+        32_257,
+        100_000,
+        262_144,
+        2_097_152,
+        1 << 30,
+    ] {
+        let l = Layout::compute(n, None, None).unwrap();
+        l.check().unwrap();
+        assert_eq!(l.backup_sb, n - 1);
+        assert!(l.data_start + 16 <= l.backup_sb);
+        assert!(l.inode_bitmap_blocks * BITS_PER_BITMAP_BLOCK >= l.inode_count);
+        assert!(l.block_bitmap_blocks * BITS_PER_BITMAP_BLOCK >= l.block_count);
+    }
+    assert_eq!(
+        Layout::compute(1024, Some(1 << 20), None),
+        Err(LayoutError::BadParameter)
+    );
+    assert_eq!(BITS_PER_BITMAP_BLOCK % HUGE_BLOCKS, 0);
+}
+
+fn sample_inode(mode: u32) -> Inode {
+    let mut i = Inode::new(
+        77,
+        mode,
+        Timespec {
+            sec: -5,
+            nsec: 999_999_999,
+        },
+    );
+    i.uid = 1000;
+    i.gid = 100;
+    i.nlink = 3;
+    i.size = 123_456;
+    i.blocks = 31;
+    i.generation = 9;
+    i.mtime = Timespec {
+        sec: 1_700_000_000,
+        nsec: 1,
+    };
+    match &mut i.data {
+        InodeData::Extents(r) => {
+            r.count = 2;
+            r.inline[0] = Extent {
+                logical: 0,
+                physical: 600,
+                len: 10,
+            };
+            r.inline[1] = Extent {
+                logical: 20,
+                physical: 1024,
+                len: 512,
+            };
+        }
+        InodeData::Dir(d) => {
+            d.parent = 1;
+            d.tree = TreeRoot {
+                blk: 4242,
+                depth: 2,
+            };
+            d.entries = 1_000_000;
+        }
+        _ => {}
+    }
+    i
+}
+
+#[test]
+fn inode_round_trips() {
+    for mode in [
+        S_IFREG | 0o644,
+        S_IFDIR | 0o755,
+        S_IFCHR | 0o600,
+        S_IFBLK,
+        S_IFIFO,
+        S_IFSOCK,
+        S_IFLNK | 0o777,
+    ] {
+        let mut i = sample_inode(mode);
+        if mode & S_IFMT == S_IFCHR {
+            i.rdev = 0x0010_0005;
+        }
+        let mut rec = [0u8; INODE_SIZE];
+        i.encode(&mut rec);
+        let d = Inode::decode(&rec, 77).unwrap();
+        assert_eq!(d, i);
+        let mut rec2 = [0u8; INODE_SIZE];
+        d.encode(&mut rec2);
+        assert_eq!(rec, rec2);
+    }
+    // Inline symlink.
+    let mut i = sample_inode(S_IFLNK | 0o777);
+    let target = [b'x'; INLINE_DATA_MAX];
+    i.flags = INODE_FLAG_INLINE;
+    i.size = INLINE_DATA_MAX as u64;
+    i.data = InodeData::Inline(target);
+    let mut rec = [0u8; INODE_SIZE];
+    i.encode(&mut rec);
+    let d = Inode::decode(&rec, 77).unwrap();
+    assert_eq!(d.inline_bytes().unwrap(), &target[..]);
+    // A tree-rooted extent map.
+    let mut i = sample_inode(S_IFREG);
+    i.data = InodeData::Extents(ExtentRoot {
+        tree: TreeRoot { blk: 999, depth: 3 },
+        ..ExtentRoot::new()
+    });
+    i.encode(&mut rec);
+    assert_eq!(Inode::decode(&rec, 77).unwrap(), i);
+}
+
+fn inode_with(mode: u32, f: impl Fn(&mut [u8])) -> Result<Inode, Corrupt> {
+    let mut rec = [0u8; INODE_SIZE];
+    sample_inode(mode).encode(&mut rec);
+    f(&mut rec);
+    let c = crc32c(&rec[..252]);
+    rec[252..].copy_from_slice(&c.to_le_bytes());
+    Inode::decode(&rec, 77)
+}
+
+#[test]
+fn inode_mutations_give_specific_errors() {
+    let off = |n| inode_field_offset(n).unwrap();
+    let mut rec = [0u8; INODE_SIZE];
+    sample_inode(S_IFREG).encode(&mut rec);
+    for i in 0..252 {
+        let mut r = rec;
+        r[i] ^= 4;
+        assert_eq!(
+            Inode::decode(&r, 77),
+            Err(Corrupt::BadInodeCrc(77)),
+            "byte {i}"
+        );
+    }
+    assert_eq!(Inode::decode(&rec, 78), Err(Corrupt::BadInodeNumber(78)));
+    assert_eq!(
+        inode_with(S_IFREG, |r| put64(r, off("ino"), 5)),
+        Err(Corrupt::BadInodeNumber(77))
+    );
+    assert_eq!(
+        inode_with(S_IFREG, |r| put32(r, off("mode"), 0o170644)),
+        Err(Corrupt::BadInodeMode(77))
+    );
+    assert_eq!(
+        inode_with(S_IFREG, |r| put32(r, off("mode"), 0)),
+        Err(Corrupt::BadInodeMode(77))
+    );
+    assert_eq!(
+        inode_with(S_IFREG, |r| put32(r, off("mtime_nsec"), 1_000_000_000)),
+        Err(Corrupt::BadTimestamp(77))
+    );
+    let d = off("data");
+    // Extent root: inline count too large, depth with inline, unsorted, zero length, past 2^32.
+    assert_eq!(
+        inode_with(S_IFREG, |r| r[d + 10] = 8),
+        Err(Corrupt::BadExtentRoot(77))
+    );
+    assert_eq!(
+        inode_with(S_IFREG, |r| r[d + 8] = 1),
+        Err(Corrupt::BadExtentRoot(77))
+    );
+    assert_eq!(
+        inode_with(S_IFREG, |r| put32(r, d + 32, 5)),
+        Err(Corrupt::BadExtentRoot(77))
+    );
+    assert_eq!(
+        inode_with(S_IFREG, |r| put32(r, d + 20, 0)),
+        Err(Corrupt::BadExtentRoot(77))
+    );
+    assert_eq!(
+        inode_with(S_IFREG, |r| put32(r, d + 32, u32::MAX)),
+        Err(Corrupt::BadExtentRoot(77))
+    );
+    assert_eq!(
+        inode_with(S_IFREG, |r| {
+            put64(r, d, 55);
+        }),
+        Err(Corrupt::BadExtentRoot(77))
+    );
+    // Directory root.
+    assert_eq!(
+        inode_with(S_IFDIR, |r| put64(r, d + 16, 0)),
+        Err(Corrupt::BadDirRoot(77))
+    );
+    assert_eq!(
+        inode_with(S_IFDIR, |r| put64(r, d, 0)),
+        Err(Corrupt::BadDirRoot(77))
+    );
+    assert_eq!(
+        inode_with(S_IFDIR, |r| r[d + 8] = 9),
+        Err(Corrupt::BadDirRoot(77))
+    );
+    // Inline symlink too long.
+    assert_eq!(
+        inode_with(S_IFLNK, |r| {
+            put32(r, off("flags"), INODE_FLAG_INLINE);
+            put64(r, off("size"), 141);
+        }),
+        Err(Corrupt::BadInlineSize(77))
+    );
+}
+
+#[test]
+fn inode_locations() {
+    let l = Layout::compute(4096, None, None).unwrap();
+    assert_eq!(inode_location(&l, 1).unwrap(), (l.inode_table_start, 256));
+    assert_eq!(
+        inode_location(&l, 17).unwrap(),
+        (l.inode_table_start + 1, 256)
+    );
+    assert_eq!(inode_location(&l, 0), Err(Corrupt::InodeOutOfRange(0)));
+    assert_eq!(
+        inode_location(&l, l.inode_count),
+        Err(Corrupt::InodeOutOfRange(l.inode_count))
+    );
+    assert_eq!(
+        inode_location(&l, u64::MAX),
+        Err(Corrupt::InodeOutOfRange(u64::MAX))
+    );
+}
+
+/// A MemIo holding a fresh block bitmap for `layout`, fixed metadata marked used.
+fn bitmap_io(l: &Layout) -> MemIo {
+    let mut io = MemIo::new(l.block_count);
+    let mut b = [0u8; BS];
+    for i in 0..l.block_bitmap_blocks {
+        bitmap_block_init(&mut b, BitmapKind::Block, i);
+        let base = i * BITS_PER_BITMAP_BLOCK;
+        for bit in l
+            .block_count
+            .saturating_sub(base)
+            .min(BITS_PER_BITMAP_BLOCK)..BITS_PER_BITMAP_BLOCK
+        {
+            bitmap_set(&mut b, bit, true);
+        }
+        bitmap_seal(&mut b);
+        io.write(l.block_bitmap_start + i, &b).unwrap();
+    }
+    let bm = Bitmap::blocks(l);
+    bm.set_range(&mut io, 0, l.data_start, true, &mut b)
+        .unwrap();
+    bm.set_range(&mut io, l.backup_sb, 1, true, &mut b).unwrap();
+    io
+}
+
+#[test]
+fn bitmap_block_mutations() {
+    let mut b = [0u8; BS];
+    bitmap_block_init(&mut b, BitmapKind::Block, 3);
+    bitmap_set(&mut b, 100, true);
+    bitmap_seal(&mut b);
+    assert!(bitmap_block_check(&b, 50, BitmapKind::Block, 3).is_ok());
+    assert_eq!(
+        bitmap_block_check(&b, 50, BitmapKind::Inode, 3),
+        Err(Corrupt::BadBitmapHeader(50))
+    );
+    assert_eq!(
+        bitmap_block_check(&b, 50, BitmapKind::Block, 4),
+        Err(Corrupt::BadBitmapHeader(50))
+    );
+    let mut c = b;
+    c[12] ^= 1;
+    assert_eq!(
+        bitmap_block_check(&c, 50, BitmapKind::Block, 3),
+        Err(Corrupt::BadBitmapCrc(50))
+    );
+    let mut c = b;
+    c[BITMAP_BYTES] ^= 1;
+    assert_eq!(
+        bitmap_block_check(&c, 50, BitmapKind::Block, 3),
+        Err(Corrupt::BadBitmapHeader(50))
+    );
+    assert!(bitmap_get(&b, 100));
+    assert!(!bitmap_get(&b, 101));
+    assert!(
+        bitmap_get(&b, BITS_PER_BITMAP_BLOCK),
+        "out of range reads as used"
+    );
+}
+
+#[test]
+fn allocator_prefers_aligned_runs_and_keeps_them() {
+    let l = Layout::compute(8192, Some(1024), Some(64)).unwrap(); // 32 MiB, 16 chunks
+    let mut io = bitmap_io(&l);
+    let bm = Bitmap::blocks(&l);
+    let mut b = [0u8; BS];
+    // Huge: the first fully free aligned chunk, past the fixed metadata.
+    let (s, n) = bm
+        .find_run(&io, 0, AllocPolicy::Huge, 512, 512, &mut b)
+        .unwrap()
+        .unwrap();
+    assert_eq!((s % 512, n), (0, 512));
+    assert!(s >= l.data_start);
+    let first_free_chunk = s;
+    // Small allocations go into the partial chunk holding the metadata, not into free chunks.
+    for _ in 0..20 {
+        let (s, n) = bm
+            .find_run(&io, 0, AllocPolicy::Small, 1, 8, &mut b)
+            .unwrap()
+            .unwrap();
+        assert!(
+            s < first_free_chunk,
+            "small allocation {s} broke a free 2 MiB chunk"
+        );
+        assert!(s >= l.data_start);
+        bm.set_range(&mut io, s, n, true, &mut b).unwrap();
+    }
+    // Fill the partial chunks (the first, with the fixed metadata, and the last, with the backup
+    // superblock); only then may a small allocation break a free chunk, and at its start.
+    let chunk_free = |io: &MemIo, c: u64, b: &mut Block| -> u64 {
+        (c * 512..(c * 512 + 512).min(l.block_count))
+            .filter(|&x| !bm.get(io, x, b).unwrap())
+            .count() as u64
+    };
+    let chunks = l.block_count.div_ceil(512);
+    let free_chunks: Vec<u64> = (0..chunks)
+        .filter(|&c| chunk_free(&io, c, &mut b) == 512)
+        .collect();
+    assert_eq!(free_chunks.len() as u64, chunks - 2);
+    loop {
+        let (s, n) = bm
+            .find_run(&io, 0, AllocPolicy::Small, 1, 512, &mut b)
+            .unwrap()
+            .unwrap();
+        if free_chunks.contains(&(s / 512)) {
+            assert_eq!(s % 512, 0, "a free chunk is broken at its start");
+            let in_free: u64 = free_chunks
+                .iter()
+                .map(|&c| chunk_free(&io, c, &mut b))
+                .sum();
+            assert_eq!(
+                in_free,
+                bm.count_free(&io, &mut b).unwrap(),
+                "partial chunks had room"
+            );
+            break;
+        }
+        bm.set_range(&mut io, s, n, true, &mut b).unwrap();
+    }
+    // Exact ENOSPC: allocate everything one run at a time, count, then nothing is left.
+    let expect = bm.count_free(&io, &mut b).unwrap();
+    let mut total = 0;
+    while let Some((s, n)) = bm
+        .find_run(&io, 0, AllocPolicy::Small, 1, 512, &mut b)
+        .unwrap()
+    {
+        assert_eq!(
+            bm.set_range(&mut io, s, n, true, &mut b).unwrap(),
+            n,
+            "double allocation"
+        );
+        total += n;
+    }
+    assert_eq!(total, expect);
+    assert_eq!(bm.count_free(&io, &mut b).unwrap(), 0);
+    assert_eq!(
+        bm.find_run(&io, 0, AllocPolicy::Huge, 512, 512, &mut b)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        bm.find_run(&io, 0, AllocPolicy::Small, 1, 1, &mut b)
+            .unwrap(),
+        None
+    );
+    // Free one block: exactly that one comes back.
+    bm.set_range(&mut io, 5000, 1, false, &mut b).unwrap();
+    assert_eq!(
+        bm.find_run(&io, 0, AllocPolicy::Small, 1, 9, &mut b)
+            .unwrap(),
+        Some((5000, 1))
+    );
+    assert_eq!(
+        bm.find_run(&io, 0, AllocPolicy::Small, 2, 9, &mut b)
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn allocator_exact_enospc_counts() {
+    let l = Layout::compute(3000, Some(64), Some(16)).unwrap();
+    let mut io = bitmap_io(&l);
+    let bm = Bitmap::blocks(&l);
+    let mut b = [0u8; BS];
+    let free = bm.count_free(&io, &mut b).unwrap();
+    assert_eq!(free, l.backup_sb - l.data_start);
+    let mut got = 0;
+    while let Some((s, _)) = bm
+        .find_run(&io, 7, AllocPolicy::Small, 1, 1, &mut b)
+        .unwrap()
+    {
+        bm.set_range(&mut io, s, 1, true, &mut b).unwrap();
+        got += 1;
+    }
+    assert_eq!(got, free);
+}
+
+#[test]
+fn inode_bitmap_find_zero() {
+    let l = Layout::compute(40_000, Some(40_000), None).unwrap();
+    let mut io = MemIo::new(l.block_count);
+    let mut b = [0u8; BS];
+    for i in 0..l.inode_bitmap_blocks {
+        bitmap_block_init(&mut b, BitmapKind::Inode, i);
+        bitmap_seal(&mut b);
+        io.write(l.inode_bitmap_start + i, &b).unwrap();
+    }
+    let bm = Bitmap::inodes(&l);
+    bm.set_range(&mut io, 0, 33_000, true, &mut b).unwrap();
+    assert_eq!(bm.find_zero(&io, 1, &mut b).unwrap(), Some(33_000));
+    bm.set_range(&mut io, 33_000, l.inode_count - 33_000, true, &mut b)
+        .unwrap();
+    assert_eq!(bm.find_zero(&io, 1, &mut b).unwrap(), None);
+    bm.set_range(&mut io, 12, 1, false, &mut b).unwrap();
+    assert_eq!(
+        bm.find_zero(&io, 20_000, &mut b).unwrap(),
+        Some(12),
+        "wraps around"
+    );
+    assert_eq!(
+        bm.set_range(&mut io, 12, 1, false, &mut b).unwrap(),
+        0,
+        "double free is visible"
+    );
+}
