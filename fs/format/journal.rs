@@ -241,8 +241,9 @@ pub struct ReplayReport {
     pub last_seq: u64,
     /// Log position after the last replayed transaction: the new tail and head.
     pub end: u64,
-    /// Whether replay stopped at something that was not clean end of log (a torn or corrupt
-    /// record of the sequence it expected).
+    /// Whether replay stopped at something that is not a clean end of the log: a record of the
+    /// expected sequence that failed a check, or a record whose crc fails (torn or corrupt).
+    /// Zeros and intact records of earlier laps are a clean end. For reporting only.
     pub discarded_partial: bool,
 }
 
@@ -308,10 +309,36 @@ pub fn journal_replay<I: BlockIo>(
             log.read(io, p, &mut raw, &mut scratch.a)?;
             let r = parse_rec(&raw);
             let hdr_crc = crc32c_update(seed, raw.get(..O_R_CRC).unwrap_or(&[]));
+            let known = matches!(r.magic, REC_DATA | REC_COMMIT | REC_SKIP);
+            // A record of another sequence with a good crc is an old lap: a clean end. One whose
+            // header crc fails was torn or corrupted.
+            if r.seq == expect || (known && r.crc != hdr_crc && r.magic != REC_DATA) {
+                started = true;
+            }
+            if known && r.magic == REC_DATA && r.seq != expect {
+                // DATA crcs cover the payload too; check the header part through the length.
+                if r.len > JREC_MAX_PAYLOAD as u64 {
+                    started = true;
+                } else {
+                    let len = r.len as usize;
+                    let payload = scratch.b.get_mut(..len).unwrap_or(&mut []);
+                    let total = (JREC_HDR as u64).saturating_add(pad8(r.len));
+                    if total <= log.room(p) {
+                        log.read(
+                            io,
+                            p.saturating_add(JREC_HDR as u64),
+                            payload,
+                            &mut scratch.a,
+                        )?;
+                        if crc32c_update(hdr_crc, payload) != r.crc {
+                            started = true;
+                        }
+                    }
+                }
+            }
             if r.seq != expect {
                 break None;
             }
-            started = true;
             match r.magic {
                 REC_SKIP if r.crc == hdr_crc => {
                     p = log.next_lap(p);
