@@ -1,0 +1,649 @@
+//! The tools, run as binaries on image files in a temporary directory.
+
+use ferrite_format::*;
+use ferrite_tools::fsops::Fs;
+use ferrite_tools::image::Image;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const MKFS: &str = env!("CARGO_BIN_EXE_mkfs-ferrite");
+const FSCK: &str = env!("CARGO_BIN_EXE_fsck-ferrite");
+const DUMP: &str = env!("CARGO_BIN_EXE_ferrite-dump");
+
+struct Tmp(PathBuf);
+impl Tmp {
+    fn new(tag: &str) -> Tmp {
+        let d = std::env::temp_dir().join(format!("ferrite-test-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Tmp(d)
+    }
+    fn image(&self, name: &str, bytes: u64) -> PathBuf {
+        let p = self.0.join(name);
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(bytes).unwrap();
+        p
+    }
+}
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(bin: &str, args: &[&str], img: &Path) -> Output {
+    Command::new(bin).args(args).arg(img).output().unwrap()
+}
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+fn mkfs(img: &Path) {
+    let o = run(MKFS, &["-q", "-f"], img);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+fn fsck(img: &Path, flag: &str) -> (i32, String) {
+    let o = run(FSCK, &[flag], img);
+    (code(&o), text(&o))
+}
+fn assert_clean(img: &Path) {
+    let (c, t) = fsck(img, "-n");
+    assert_eq!(c, 0, "fsck -n not clean:\n{t}");
+}
+
+#[test]
+fn mkfs_then_fsck_clean_on_many_sizes() {
+    let t = Tmp::new("sizes");
+    for blocks in [1024u64, 1025, 1537, 4099, 32_255, 32_257, 70_001] {
+        let img = t.image(&format!("s{blocks}"), blocks * 4096 + 123);
+        mkfs(&img);
+        assert_clean(&img);
+    }
+    let img = t.image("1g", 1 << 30);
+    let o = run(MKFS, &["-L", "one-gig"], &img);
+    assert_eq!(code(&o), 0);
+    let s = text(&o);
+    for w in [
+        "1.0 GiB",
+        "262144 blocks",
+        "inodes:",
+        "journal:",
+        "UUID:",
+        "one-gig",
+    ] {
+        assert!(s.contains(w), "summary lacks {w}: {s}");
+    }
+    assert_clean(&img);
+}
+
+#[test]
+fn mkfs_8g_is_fast_and_sparse() {
+    let t = Tmp::new("8g");
+    let img = t.image("8g", 8 << 30);
+    let start = std::time::Instant::now();
+    mkfs(&img);
+    let secs = start.elapsed().as_secs_f64();
+    let on_disk = std::fs::metadata(&img).unwrap().blocks() * 512;
+    assert!(on_disk < 64 << 20, "image uses {on_disk} bytes on disk");
+    assert!(secs < 30.0, "mkfs took {secs} s");
+    assert_clean(&img);
+}
+
+#[test]
+fn mkfs_refuses_and_reports() {
+    let t = Tmp::new("refuse");
+    let small = t.image("small", 1 << 20);
+    let o = run(MKFS, &[], &small);
+    assert_eq!(code(&o), 1);
+    assert!(text(&o).contains("too small"), "{}", text(&o));
+    let img = t.image("img", 16 << 20);
+    mkfs(&img);
+    let o = run(MKFS, &[], &img);
+    assert_ne!(code(&o), 0);
+    assert!(
+        text(&o).contains("existing ferrite filesystem") && text(&o).contains("-f"),
+        "{}",
+        text(&o)
+    );
+    // ext4 and XFS signatures.
+    let ext = t.image("ext", 16 << 20);
+    std::fs::write(&ext, [vec![0u8; 1080], vec![0x53, 0xEF]].concat()).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&ext)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    let o = run(MKFS, &[], &ext);
+    assert_ne!(code(&o), 0);
+    assert!(text(&o).contains("ext2/3/4"), "{}", text(&o));
+    let xfs = t.image("xfs", 16 << 20);
+    Image::open(&xfs, true)
+        .unwrap()
+        .write_bytes(0, b"XFSB")
+        .unwrap();
+    let o = run(MKFS, &[], &xfs);
+    assert!(text(&o).contains("xfs") && code(&o) != 0);
+    assert_eq!(code(&run(MKFS, &["-f", "-q"], &xfs)), 0);
+    // Unknown options and missing arguments.
+    let o = run(MKFS, &["-Z"], &img);
+    assert_eq!(code(&o), 1);
+    assert!(text(&o).contains("unknown option '-Z'"));
+    let o = Command::new(MKFS).output().unwrap();
+    assert_eq!(code(&o), 1);
+    // The way mkfs(8) passes options through, as xfstests calls it.
+    let o = run(MKFS, &["-f", "-q", "--"], &img);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(MKFS, &["-L", &"x".repeat(65), "-f"], &img);
+    assert!(text(&o).contains("longer than 64"));
+}
+
+#[test]
+fn fsck_usage_and_operational_errors() {
+    let t = Tmp::new("usage");
+    let img = t.image("img", 16 << 20);
+    assert_eq!(fsck(&img, "-x").0, 16);
+    assert_eq!(code(&Command::new(FSCK).output().unwrap()), 16);
+    assert_eq!(
+        code(
+            &Command::new(FSCK)
+                .args(["-n", "-y"])
+                .arg(&img)
+                .output()
+                .unwrap()
+        ),
+        16
+    );
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 8, "{s}");
+    assert!(s.contains("no ferrite filesystem"), "{s}");
+    assert_eq!(fsck(&t.0.join("missing"), "-n").0, 8);
+}
+
+/// A filesystem with directories, big and fragmented files, symlinks and hard links.
+fn populated(t: &Tmp, name: &str) -> (PathBuf, Vec<u64>) {
+    let img = t.image(name, 64 << 20);
+    mkfs(&img);
+    let mut fs = Fs::open(&img).unwrap();
+    let d1 = fs.mkdir(ROOT_INO, "dir1").unwrap();
+    let d2 = fs.mkdir(d1, "dir2").unwrap();
+    let big = fs.create_file(ROOT_INO, "big", 1500).unwrap();
+    let frag = fs.create_fragmented(d1, "frag", 600).unwrap();
+    let small = fs.create_file(d2, "small", 3).unwrap();
+    fs.link(ROOT_INO, "small-link", small).unwrap();
+    let sym = fs.symlink(d1, "sym", "../big").unwrap();
+    for i in 0..300 {
+        fs.create_file(d2, &format!("f{i}"), i % 3).unwrap();
+    }
+    fs.finish().unwrap();
+    (img, vec![d1, d2, big, frag, small, sym])
+}
+
+#[test]
+fn populated_filesystem_is_clean_and_dumpable() {
+    let t = Tmp::new("pop");
+    let (img, inos) = populated(&t, "img");
+    assert_clean(&img);
+    let [d1, _d2, big, frag, ..] = inos[..] else {
+        panic!()
+    };
+    let o = run(DUMP, &[], &img);
+    assert!(text(&o).contains("FERRITFS"));
+    let o = Command::new(DUMP)
+        .arg(&img)
+        .args(["extents", &big.to_string()])
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("2M-aligned"), "{}", text(&o));
+    let o = Command::new(DUMP)
+        .arg(&img)
+        .args(["extents", &frag.to_string()])
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("600 extents"), "{}", text(&o));
+    let o = Command::new(DUMP)
+        .arg(&img)
+        .args(["dir", &d1.to_string()])
+        .output()
+        .unwrap();
+    for n in ["frag", "sym", "dir2", " .."] {
+        assert!(text(&o).contains(n), "{}", text(&o));
+    }
+    let o = Command::new(DUMP)
+        .arg(&img)
+        .args(["inode", &inos[5].to_string()])
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("../big"));
+    let o = Command::new(DUMP)
+        .arg(&img)
+        .args(["journal"])
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("replay 0 transaction"), "{}", text(&o));
+    let o = Command::new(DUMP)
+        .arg(&img)
+        .args(["inode", "99999999"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+}
+
+fn with_fs(img: &Path, f: impl FnOnce(&mut Fs)) {
+    let mut fs = Fs::open(img).unwrap();
+    f(&mut fs);
+    fs.img.sync().unwrap();
+}
+
+fn patch_block(img: &Path, blk: u64, f: impl FnOnce(&mut Block), seal: bool) {
+    let i = Image::open(img, true).unwrap();
+    let mut b = [0u8; BLOCK_SIZE];
+    i.read_bytes(blk * 4096, &mut b).unwrap();
+    f(&mut b);
+    if seal {
+        block_seal(&mut b);
+    }
+    i.write_bytes(blk * 4096, &b).unwrap();
+}
+
+/// Plants a corruption, expects `fsck -n` to name it (exit 4, unchanged image), then `fsck -y`
+/// to exit `fixed_code` and a second `fsck -n` to be clean when it was repairable.
+fn planted(tag: &str, plant: impl FnOnce(&Path, &[u64]), expect: &str, repairable: bool) {
+    let t = Tmp::new(tag);
+    let (img, inos) = populated(&t, "img");
+    plant(&img, &inos);
+    let before = std::fs::read(&img).unwrap();
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{tag}: fsck -n exit\n{s}");
+    assert!(s.contains(expect), "{tag}: expected '{expect}' in\n{s}");
+    assert!(
+        std::fs::read(&img).unwrap() == before,
+        "{tag}: fsck -n wrote"
+    );
+    let (c, s) = fsck(&img, "-y");
+    if repairable {
+        assert_eq!(c, 1, "{tag}: fsck -y\n{s}");
+        assert!(s.contains("[fixed]"));
+        assert_clean(&img);
+    } else {
+        assert_eq!(c, 4, "{tag}: fsck -y\n{s}");
+    }
+}
+
+fn layout_of(img: &Path) -> Layout {
+    Fs::open(img).unwrap().sb.layout
+}
+
+#[test]
+fn fsck_restores_primary_superblock_from_backup() {
+    planted(
+        "sb",
+        |img, _| patch_block(img, 0, |b| b[200] ^= 0xff, false),
+        "primary superblock (block 0): bad superblock checksum",
+        true,
+    );
+    // -n reports it uncorrected (4); -y restores and reports corrected (1), then clean.
+    let t = Tmp::new("sb2");
+    let (img, _) = populated(&t, "img");
+    patch_block(&img, 0, |b| b[0] = 0, false);
+    let (c, s) = fsck(&img, "-y");
+    assert_eq!(c, 1, "{s}");
+    assert!(s.contains("bad superblock magic"));
+    assert_clean(&img);
+}
+
+#[test]
+fn fsck_repairs_backup_superblock() {
+    planted(
+        "bsb",
+        |img, _| {
+            let l = layout_of(img);
+            patch_block(img, l.backup_sb, |b| b[300] ^= 1, false)
+        },
+        "backup superblock",
+        true,
+    );
+}
+
+#[test]
+fn fsck_repairs_block_bitmap() {
+    planted(
+        "bbm-free",
+        |img, inos| {
+            // Mark a block of the big file free.
+            let mut fs = Fs::open(img).unwrap();
+            let InodeData::Extents(r) = fs.inode(inos[2]).unwrap().data else {
+                panic!()
+            };
+            let blk = r.inline[0].physical + 5;
+            let bm = Bitmap::blocks(&fs.sb.layout);
+            let mut b = [0u8; BLOCK_SIZE];
+            bm.set_range(&mut fs.img, blk, 1, false, &mut b).unwrap();
+        },
+        "block(s) in use are marked free",
+        true,
+    );
+    planted(
+        "bbm-leak",
+        |img, _| {
+            let mut fs = Fs::open(img).unwrap();
+            let bm = Bitmap::blocks(&fs.sb.layout);
+            let mut b = [0u8; BLOCK_SIZE];
+            let (free, _) = bm
+                .find_run(&fs.img, 0, AllocPolicy::Huge, 512, 512, &mut b)
+                .unwrap()
+                .unwrap();
+            bm.set_range(&mut fs.img, free + 7, 1, true, &mut b)
+                .unwrap();
+        },
+        "marked in use belong to nothing",
+        true,
+    );
+    planted(
+        "bbm-crc",
+        |img, _| {
+            let l = layout_of(img);
+            patch_block(img, l.block_bitmap_start, |b| b[10] ^= 1, false)
+        },
+        "bad checksum",
+        true,
+    );
+}
+
+#[test]
+fn fsck_repairs_counts() {
+    planted(
+        "nlink",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let mut i = fs.inode(inos[4]).unwrap();
+                i.nlink = 5;
+                fs.write_inode(&i).unwrap();
+            })
+        },
+        "link count is 5, should be 2",
+        true,
+    );
+    planted(
+        "dirnlink",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let mut i = fs.inode(inos[0]).unwrap();
+                i.nlink = 2;
+                fs.write_inode(&i).unwrap();
+            })
+        },
+        "link count is 2, should be 3",
+        true,
+    );
+    planted(
+        "blocks",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let mut i = fs.inode(inos[3]).unwrap();
+                i.blocks += 9;
+                fs.write_inode(&i).unwrap();
+            })
+        },
+        "block count is",
+        true,
+    );
+    planted(
+        "free",
+        |img, _| {
+            with_fs(img, |fs| {
+                fs.sb.free_blocks -= 3;
+                let mut b = [0u8; BLOCK_SIZE];
+                fs.sb.encode(&mut b);
+                fs.img.write(0, &b).unwrap();
+            })
+        },
+        "free block count is",
+        true,
+    );
+    planted(
+        "entries",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let mut i = fs.inode(inos[1]).unwrap();
+                if let InodeData::Dir(d) = &mut i.data {
+                    d.entries += 1;
+                }
+                fs.write_inode(&i).unwrap();
+            })
+        },
+        "entry count is",
+        true,
+    );
+    planted(
+        "parent",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let mut i = fs.inode(inos[1]).unwrap();
+                if let InodeData::Dir(d) = &mut i.data {
+                    d.parent = ROOT_INO;
+                }
+                fs.write_inode(&i).unwrap();
+            })
+        },
+        "parent is recorded as 1",
+        true,
+    );
+    planted(
+        "orphan",
+        |img, _| {
+            with_fs(img, |fs| {
+                // An unlinked file still allocated (as after a crash with the file open).
+                let d = fs.mkdir(ROOT_INO, "tmp").unwrap();
+                let f = fs.create_file(d, "gone", 4).unwrap();
+                let mut i = fs.inode(f).unwrap();
+                i.nlink = 0;
+                fs.write_inode(&i).unwrap();
+                let mut di = fs.inode(d).unwrap();
+                let InodeData::Dir(mut r) = di.data else {
+                    panic!()
+                };
+                let seed = fs.sb.hash_seed;
+                dir_remove(&mut fs.img, d, &seed, &mut r, b"gone", &mut fs.scratch).unwrap();
+                di.data = InodeData::Dir(r);
+                di.blocks = 0;
+                fs.write_inode(&di).unwrap();
+                fs.finish().unwrap();
+            })
+        },
+        "was not freed (orphan)",
+        true,
+    );
+}
+
+#[test]
+fn fsck_reports_what_it_cannot_repair() {
+    planted(
+        "icrc",
+        |img, inos| {
+            let l = layout_of(img);
+            let (blk, off) = inode_location(&l, inos[3]).unwrap();
+            patch_block(img, blk, |b| b[off + 20] ^= 1, false);
+        },
+        "bad checksum",
+        false,
+    );
+    planted(
+        "ext-meta",
+        |img, inos| {
+            with_fs(img, |fs| {
+                // Point the small file's extent into the inode table.
+                let mut i = fs.inode(inos[4]).unwrap();
+                if let InodeData::Extents(r) = &mut i.data {
+                    r.inline[0].physical = fs.sb.layout.inode_table_start;
+                }
+                fs.write_inode(&i).unwrap();
+            })
+        },
+        "outside the data area",
+        false,
+    );
+    planted(
+        "shared",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let big = fs.inode(inos[2]).unwrap();
+                let InodeData::Extents(br) = big.data else {
+                    panic!()
+                };
+                let mut i = fs.inode(inos[4]).unwrap();
+                if let InodeData::Extents(r) = &mut i.data {
+                    r.inline[0].physical = br.inline[0].physical;
+                }
+                fs.write_inode(&i).unwrap();
+            })
+        },
+        "is also used by inode",
+        false,
+    );
+    planted(
+        "dangling",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let mut d = fs.inode(inos[0]).unwrap();
+                let InodeData::Dir(mut r) = d.data else {
+                    panic!()
+                };
+                let seed = fs.sb.hash_seed;
+                dir_insert(
+                    &mut fs.img,
+                    inos[0],
+                    &seed,
+                    &mut r,
+                    b"dangling",
+                    4000,
+                    FT_REG,
+                    &mut fs.scratch,
+                )
+                .unwrap();
+                d.data = InodeData::Dir(r);
+                fs.write_inode(&d).unwrap();
+            })
+        },
+        "entry 'dangling' points to unallocated inode 4000",
+        false,
+    );
+    planted(
+        "ftype",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let mut d = fs.inode(inos[0]).unwrap();
+                let InodeData::Dir(mut r) = d.data else {
+                    panic!()
+                };
+                let seed = fs.sb.hash_seed;
+                dir_insert(
+                    &mut fs.img,
+                    inos[0],
+                    &seed,
+                    &mut r,
+                    b"wrongtype",
+                    inos[4],
+                    FT_DIR,
+                    &mut fs.scratch,
+                )
+                .unwrap();
+                d.data = InodeData::Dir(r);
+                fs.write_inode(&d).unwrap();
+            })
+        },
+        "has type directory but inode",
+        false,
+    );
+    planted(
+        "node",
+        |img, inos| {
+            with_fs(img, |fs| {
+                let InodeData::Extents(r) = fs.inode(inos[3]).unwrap().data else {
+                    panic!()
+                };
+                let blk = r.tree.blk;
+                patch_block(img, blk, |b| b[100] ^= 1, false);
+            })
+        },
+        "bad checksum",
+        false,
+    );
+}
+
+#[test]
+fn fsck_repairs_journal_header_and_replays_journal() {
+    planted(
+        "jhdr",
+        |img, _| {
+            let l = layout_of(img);
+            patch_block(img, l.journal_start, |b| b[20] ^= 1, false)
+        },
+        "journal header",
+        true,
+    );
+    // A committed transaction that renames the filesystem: -n checks as if replayed and leaves
+    // the device alone; -y replays it.
+    let t = Tmp::new("jreplay");
+    let (img, _) = populated(&t, "img");
+    with_fs(&img, |fs| {
+        let l = fs.sb.layout;
+        let mut b = [0u8; BLOCK_SIZE];
+        fs.img.read(l.journal_start, &mut b).unwrap();
+        let h = JournalHeader::decode(&b, &l).unwrap();
+        let mut w = JournalWriter::new(&l, &h);
+        let mut sb = fs.sb;
+        sb.set_label(b"replayed").unwrap();
+        sb.encode(&mut b);
+        // The superblock and its backup change together, as the kernel must do it.
+        w.add(&mut fs.img, 0, 0, &b, &mut fs.scratch).unwrap();
+        w.add(&mut fs.img, l.backup_sb, 0, &b, &mut fs.scratch)
+            .unwrap();
+        w.commit(&mut fs.img, &mut fs.scratch).unwrap();
+    });
+    let before = std::fs::read(&img).unwrap();
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 0, "{s}");
+    assert!(s.contains("checked as if replayed"), "{s}");
+    assert!(std::fs::read(&img).unwrap() == before);
+    let (c, s) = fsck(&img, "-y");
+    assert_eq!(c, 1, "{s}");
+    assert!(s.contains("replayed"));
+    let o = run(DUMP, &[], &img);
+    assert!(
+        text(&o).contains("label:             replayed"),
+        "{}",
+        text(&o)
+    );
+    assert_clean(&img);
+}
+
+#[test]
+fn fsck_preen_skips_clean_unless_forced() {
+    let t = Tmp::new("preen");
+    let (img, inos) = populated(&t, "img");
+    with_fs(&img, |fs| {
+        let mut i = fs.inode(inos[4]).unwrap();
+        i.nlink = 9;
+        fs.write_inode(&i).unwrap();
+    });
+    let (c, s) = fsck(&img, "-p");
+    assert_eq!(c, 0, "{s}");
+    assert!(s.contains("clean"));
+    let o = Command::new(FSCK)
+        .args(["-p", "-f"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_clean(&img);
+    let o = Command::new(FSCK).args(["-af"]).arg(&img).output().unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
