@@ -136,6 +136,8 @@ pub enum Error<E> {
     FileTooBig,
     /// An argument is invalid (zero length, bad file type) (`EINVAL`).
     Invalid,
+    /// A directory to remove or replace still has entries (`ENOTEMPTY`).
+    NotEmpty,
     /// The block layer failed (`EIO` or what the implementation says).
     Io(E),
 }
@@ -156,6 +158,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Error::NameTooLong => write!(f, "name too long"),
             Error::FileTooBig => write!(f, "file too big"),
             Error::Invalid => write!(f, "invalid argument"),
+            Error::NotEmpty => write!(f, "directory not empty"),
             Error::Io(e) => write!(f, "I/O error: {e}"),
         }
     }

@@ -2,11 +2,13 @@
 
 //! mkfs.ferrite: writes an empty ferrite filesystem.
 //!
-//! Only metadata is written: the journal header, the bitmaps, the inode table (zeroed only
-//! where it is not already zero, so an image file stays sparse), the root inode and the two
-//! superblocks (backup first, primary last). Data blocks are never touched.
+//! Only metadata is written: the inode table (zeroed only where it is not already zero, so an
+//! image file stays sparse), then what `ferrite_format::ops::mkfs` writes (the code the tests
+//! share): the journal header, the bitmaps, the root inode and the two superblocks (backup
+//! first, primary last). Data blocks are never touched.
 
 use crate::image::Image;
+use ferrite_format::ops;
 use ferrite_format::*;
 use std::io::Write;
 use std::path::Path;
@@ -120,49 +122,27 @@ pub fn mkfs(path: &Path, opts: &Options) -> Result<Summary, String> {
             "the requested inode count or journal size does not fit on the device".to_string()
         }
     })?;
+    let mut label = [0u8; LABEL_MAX];
+    if let Some(l) = &opts.label {
+        label
+            .get_mut(..l.len())
+            .ok_or_else(|| format!("label '{l}' is longer than {LABEL_MAX} bytes"))?
+            .copy_from_slice(l.as_bytes());
+    }
     img.blocks = blocks;
     img.layout = Some(layout);
     let io = |e: std::io::Error| format!("write to {p} failed: {e}");
-    let ferr = |e: Error<std::io::Error>| format!("write to {p} failed: {e}");
-    let mut buf: Box<Block> = Box::new([0; BLOCK_SIZE]);
-    let now = crate::now();
-
-    // Journal: a fresh header; the log needs no zeroing (records are seeded by the nonce).
-    let nonce = u64::from_le_bytes(crate::random_bytes::<8>().map_err(io)?);
-    JournalHeader::new(&layout, nonce).encode(&mut buf);
-    img.write(layout.journal_start, &buf).map_err(io)?;
-
-    // Bitmaps: everything clear but the fixed metadata, inode 0 and the root; bits past the end
-    // are set so that no search can return them.
-    let bits_past = |b: &mut Block, index: u64, nbits: u64| {
-        let base = index * BITS_PER_BITMAP_BLOCK;
-        for bit in nbits.saturating_sub(base).min(BITS_PER_BITMAP_BLOCK)..BITS_PER_BITMAP_BLOCK {
-            bitmap_set(b, bit, true);
-        }
+    let params = ops::MkfsParams {
+        layout,
+        uuid: crate::random_bytes().map_err(io)?,
+        hash_seed: crate::random_bytes().map_err(io)?,
+        label,
+        // The log needs no zeroing: records are seeded by the nonce.
+        journal_nonce: u64::from_le_bytes(crate::random_bytes::<8>().map_err(io)?),
+        now: crate::now(),
+        inode_table_zeroed: true,
     };
-    for i in 0..layout.inode_bitmap_blocks {
-        bitmap_block_init(&mut buf, BitmapKind::Inode, i);
-        if i == 0 {
-            bitmap_set(&mut buf, 0, true);
-            bitmap_set(&mut buf, ROOT_INO, true);
-        }
-        bits_past(&mut buf, i, layout.inode_count);
-        bitmap_seal(&mut buf);
-        img.write(layout.inode_bitmap_start + i, &buf).map_err(io)?;
-    }
-    for i in 0..layout.block_bitmap_blocks {
-        bitmap_block_init(&mut buf, BitmapKind::Block, i);
-        bits_past(&mut buf, i, layout.block_count);
-        bitmap_seal(&mut buf);
-        img.write(layout.block_bitmap_start + i, &buf).map_err(io)?;
-    }
-    let bm = Bitmap::blocks(&layout);
-    bm.set_range(&mut img, 0, layout.data_start, true, &mut buf)
-        .map_err(ferr)?;
-    bm.set_range(&mut img, layout.backup_sb, 1, true, &mut buf)
-        .map_err(ferr)?;
-
-    // Inode table and root directory.
+    // The inode table is zeroed here, only where it is not already zero.
     zero_region(
         &mut img,
         layout.inode_table_start,
@@ -171,45 +151,9 @@ pub fn mkfs(path: &Path, opts: &Options) -> Result<Summary, String> {
         "inode table",
     )
     .map_err(io)?;
-    let mut root = Inode::new(ROOT_INO, S_IFDIR | 0o755, now);
-    root.nlink = 2;
-    root.data = InodeData::Dir(DirRoot::empty(ROOT_INO));
-    let (blk, off) = inode_location(&layout, ROOT_INO).map_err(|e| e.to_string())?;
-    img.read(blk, &mut buf).map_err(io)?;
-    root.encode(&mut buf[off..off + INODE_SIZE]);
-    img.write(blk, &buf).map_err(io)?;
-
-    // Superblocks.
-    let mut sb = Superblock {
-        version: VERSION,
-        compat: 0,
-        incompat: 0,
-        ro_compat: 0,
-        uuid: crate::random_bytes().map_err(io)?,
-        hash_seed: crate::random_bytes().map_err(io)?,
-        label: [0; LABEL_MAX],
-        layout,
-        root_ino: ROOT_INO,
-        free_blocks: layout.backup_sb - layout.data_start,
-        free_inodes: layout.inode_count - 2,
-        state: STATE_CLEAN,
-        mount_count: 0,
-        mkfs_time: u64::try_from(now.sec).unwrap_or(0),
-        mkfs_nsec: now.nsec,
-        write_time: u64::try_from(now.sec).unwrap_or(0),
-    };
-    // uuid version 4, variant 1.
-    sb.uuid[6] = (sb.uuid[6] & 0x0f) | 0x40;
-    sb.uuid[8] = (sb.uuid[8] & 0x3f) | 0x80;
-    if let Some(l) = &opts.label {
-        sb.set_label(l.as_bytes())
-            .map_err(|_| format!("label '{l}' is longer than {LABEL_MAX} bytes"))?;
-    }
-    sb.encode(&mut buf);
-    img.write(layout.backup_sb, &buf).map_err(io)?;
-    img.sync().map_err(io)?;
-    img.write(0, &buf).map_err(io)?;
-    img.sync().map_err(io)?;
+    let mut buf: Box<Block> = Box::new([0; BLOCK_SIZE]);
+    let sb = ops::mkfs(&mut img, &params, &mut buf, &mut |img| img.sync())
+        .map_err(|e| format!("write to {p} failed: {e}"))?;
     Ok(Summary { sb })
 }
 
