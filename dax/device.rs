@@ -48,6 +48,17 @@ impl DaxDevice {
         NonNull::new(ptr).map(|ptr| Self { ptr, start_off })
     }
 
+    /// The raw pointer, for `struct iomap::dax_dev`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::dax_device {
+        self.ptr.as_ptr()
+    }
+
+    /// Byte offset of the block device in the DAX device (a partition's start): device byte
+    /// addresses in iomaps for DAX are block device addresses plus this.
+    pub(crate) fn start_off(&self) -> u64 {
+        self.start_off
+    }
+
     /// Maps the `len` bytes of the device that the block device covers into the kernel's address
     /// space. Fails with `EIO` if part of the range is unavailable (for example because of known
     /// media errors).

@@ -3,3 +3,4 @@
 //! Safe abstractions of the kernel's DAX core (`fs/dax.c`, `drivers/dax/super.c`).
 
 pub(crate) mod device;
+pub(crate) mod rw;

@@ -23,6 +23,7 @@ pub(crate) fn to_errno(e: format::Error<Error>) -> Error {
         format::Error::NameTooLong => errno::enametoolong(),
         format::Error::FileTooBig => EFBIG,
         format::Error::Invalid => EINVAL,
+        format::Error::NotEmpty => errno::enotempty(),
         format::Error::Io(e) => e,
     }
 }
@@ -30,12 +31,13 @@ pub(crate) fn to_errno(e: format::Error<Error>) -> Error {
 /// What mount learned from the device.
 pub(crate) struct Loaded {
     pub(crate) sb: Superblock,
-    pub(crate) root: Inode,
+    /// The journal header after recovery: an empty log.
+    pub(crate) journal: JournalHeader,
     /// The filesystem must stay read-only (an unknown read-only-compatible feature).
     pub(crate) force_ro: bool,
 }
 
-/// Reads and validates the superblock, replays the journal and reads the root inode. Every
+/// Reads and validates the superblock, replays the journal and checks the root inode. Every
 /// failure is reported against `fc`; corruption gives `EUCLEAN`.
 pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
     let mut buf: KBox<Block> = mem::zeroed_box()?;
@@ -70,11 +72,12 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
         }
         to_errno(e)
     })?;
+    let mut journal = header;
+    journal.tail = report.end;
+    journal.head = report.end;
+    journal.checkpoint_seq = report.last_seq;
     if report.transactions > 0 || report.end != header.tail {
-        let mut h = header;
-        h.tail = report.end;
-        h.head = report.end;
-        h.checkpoint_seq = report.last_seq;
+        let h = journal;
         h.encode(&mut buf);
         io.write(sb.layout.journal_start, &buf)?;
         pmem::fence();
@@ -101,5 +104,9 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
         fc.error_fmt(fmt!("the root inode {} is not a directory", sb.root_ino));
         return Err(errno::euclean());
     }
-    Ok(Loaded { sb, root, force_ro })
+    Ok(Loaded {
+        sb,
+        journal,
+        force_ro,
+    })
 }

@@ -4,6 +4,7 @@
  * iomap or DAX). What is generated is limited by src/bindgen_allowlist.
  */
 #include <linux/dax.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
@@ -11,6 +12,7 @@
 #include <linux/libnvdimm.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/statfs.h>
 #include <linux/uio.h>
 #include <linux/xarray.h>
 
@@ -18,3 +20,4 @@
 
 /* Constants bindgen cannot evaluate by itself become FERRITE_CONST_* and are renamed after. */
 const unsigned long FERRITE_CONST_SB_RDONLY = SB_RDONLY;
+const int FERRITE_CONST_IOCB_NOWAIT = IOCB_NOWAIT;

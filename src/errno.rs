@@ -19,6 +19,8 @@ errnos! {
     eopnotsupp = EOPNOTSUPP;
     /// Structure needs cleaning: on-media metadata is corrupt (`EFSCORRUPTED`).
     euclean = EUCLEAN;
+    /// Directory not empty.
+    enotempty = ENOTEMPTY;
     /// File name too long.
     enametoolong = ENAMETOOLONG;
 }

@@ -13,15 +13,22 @@ mod errno;
 #[allow(dead_code)]
 mod fs_context;
 mod fs_type;
+mod kvec;
 mod mem;
+mod ops;
 #[allow(dead_code)]
 mod pmem;
 #[allow(dead_code)]
 mod super_block;
+#[allow(dead_code)]
+mod vfs;
 
 #[path = "../dax/mod.rs"]
 #[allow(dead_code)]
 mod dax;
+
+#[path = "../iomap/mod.rs"]
+mod iomap;
 
 #[path = "../fs/mod.rs"]
 mod fs;

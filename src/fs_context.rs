@@ -31,6 +31,28 @@ impl FsContext {
     }
 
     /// Logs an error message against this mount: `mount(8)` shows it, and so does the kernel log.
+    /// For a reconfiguration: `Some(true)` to make the mount read-only, `Some(false)` to make it
+    /// read-write, `None` to leave it.
+    pub(crate) fn read_only_change(&self) -> Option<bool> {
+        // SAFETY: the context is valid; the flags are set by the VFS before `reconfigure`.
+        let (flags, mask) = unsafe { ((*self.as_ptr()).sb_flags, (*self.as_ptr()).sb_flags_mask) };
+        let ro = bindings::SB_RDONLY as kernel::ffi::c_uint;
+        (mask & ro != 0).then_some(flags & ro != 0)
+    }
+
+    /// The super block a reconfiguration (remount) is for.
+    pub(crate) fn reconfigure_sb(&self) -> Option<&crate::super_block::SuperBlock> {
+        // SAFETY: for a reconfiguration the VFS sets `root` to the mount's root dentry, whose
+        // super block outlives the call.
+        unsafe {
+            let root = (*self.as_ptr()).root;
+            if root.is_null() {
+                return None;
+            }
+            Some(crate::super_block::SuperBlock::from_raw((*root).d_sb))
+        }
+    }
+
     pub(crate) fn error(&self, msg: &CStr) {
         // SAFETY: `self.0.get()` is a valid context by the type's construction, and `msg` is a
         // NUL-terminated string that outlives the call.

@@ -8,6 +8,7 @@
 use crate::bindings;
 use crate::fs_context::{self, FsContext, MountOption};
 use crate::super_block::SuperBlock;
+use crate::vfs::{Dentry, InodeRef};
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::error::to_result;
 use kernel::ffi;
@@ -25,8 +26,15 @@ pub(crate) trait FileSystem {
     /// Accepts or refuses one mount option.
     fn parse_option(fc: &FsContext, opt: MountOption) -> Result;
 
-    /// Reads and validates the filesystem on the device of `sb`, and returns the mount's data.
-    fn fill_super(sb: &SuperBlock, fc: &FsContext) -> Result<KBox<Self::Data>>;
+    /// Reads and validates the filesystem on the device of `sb`, sets the super block up, and
+    /// returns the mount's data (which the super block then keeps in `s_fs_info`).
+    fn fill_super(sb: &SuperBlock, fc: &FsContext) -> Result<Pin<KBox<Self::Data>>>;
+
+    /// The root directory's inode, once the mount's data is in place.
+    fn fill_root(sb: &SuperBlock) -> Result<InodeRef>;
+
+    /// Accepts or refuses a remount; `read_only` is the requested change of the read-only flag.
+    fn reconfigure(sb: &SuperBlock, fc: &FsContext, read_only: Option<bool>) -> Result;
 }
 
 /// Static storage for one `file_system_type`.
@@ -111,7 +119,7 @@ impl<T: FileSystem> ContextOps<T> {
         parse_param: Some(parse_param::<T>),
         parse_monolithic: None,
         get_tree: Some(get_tree::<T>),
-        reconfigure: None,
+        reconfigure: Some(reconfigure::<T>),
     };
 }
 
@@ -154,6 +162,20 @@ unsafe extern "C" fn parse_param<T: FileSystem>(
     }
 }
 
+/// `fs_context_operations::reconfigure`: a remount.
+///
+/// # Safety
+///
+/// `fc` must be a valid reconfiguration context of a mounted super block of `T`.
+unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut bindings::fs_context) -> ffi::c_int {
+    // SAFETY: `fc` is valid by the function's contract.
+    let fcr = unsafe { FsContext::from_raw(fc) };
+    match fcr.reconfigure_sb() {
+        Some(sb) => errno(T::reconfigure(sb, fcr, fcr.read_only_change())),
+        None => EINVAL.to_errno(),
+    }
+}
+
 /// `fs_context_operations::get_tree`: a super block on the block device named by the mount.
 ///
 /// # Safety
@@ -177,15 +199,21 @@ unsafe extern "C" fn fill_super<T: FileSystem>(
 ) -> ffi::c_int {
     // SAFETY: both are valid for this call by the function's contract; `sb` has `s_bdev` set.
     let (sbr, fcr) = unsafe { (SuperBlock::from_raw(sb), FsContext::from_raw(fc)) };
-    match T::fill_super(sbr, fcr) {
-        Ok(data) => {
-            // SAFETY: `sb` is valid and not yet visible to anyone else; `kill_sb::<T>` takes the
-            // data back with `KBox::from_raw`.
-            unsafe { (*sb).s_fs_info = KBox::into_raw(data).cast() };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
+    let data = match T::fill_super(sbr, fcr) {
+        Ok(data) => data,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: `sb` is valid and not yet visible to anyone else; the data is pinned for its whole
+    // life, and `kill_sb::<T>` takes it back with `KBox::from_raw` and drops it in place.
+    unsafe { (*sb).s_fs_info = KBox::into_raw(Pin::into_inner_unchecked(data)).cast() };
+    let root = match T::fill_root(sbr).and_then(Dentry::make_root) {
+        Ok(root) => root,
+        // `kill_sb` drops the data.
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: `sb` is being set up by this callback; the VFS takes the root dentry over.
+    unsafe { (*sb).s_root = root.as_ptr() };
+    0
 }
 
 /// `file_system_type::kill_sb`: shuts the super block down, then drops the mount's data.
@@ -199,8 +227,9 @@ unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut bindings::super_block) {
     // SAFETY: `sb` is a block-device super block being killed.
     unsafe { bindings::kill_block_super(sb) };
     if !data.is_null() {
-        // SAFETY: a non-NULL `s_fs_info` was set by `fill_super::<T>` from `KBox::into_raw`, and
-        // nothing uses it after the super block has been shut down above.
+        // SAFETY: a non-NULL `s_fs_info` was set by `fill_super::<T>` from `KBox::into_raw` of a
+        // pinned box, and nothing uses it after the super block has been shut down above; it is
+        // dropped in place, never moved.
         drop(unsafe { KBox::from_raw(data) });
     }
 }

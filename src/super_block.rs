@@ -59,4 +59,28 @@ impl SuperBlock {
         let flags = unsafe { (*self.as_ptr()).s_flags };
         flags & bindings::SB_RDONLY as kernel::ffi::c_ulong != 0
     }
+
+    /// Sets a new super block up: magic, operations, size and link limits, 4 KiB blocks, UUID.
+    pub(crate) fn init(
+        &self,
+        magic: u64,
+        ops: &'static bindings::super_operations,
+        max_bytes: u64,
+        max_links: u32,
+        uuid: &[u8; 16],
+    ) -> kernel::error::Result {
+        let max = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+        // SAFETY: the super block is being filled in by `fill_super` and not yet visible; the
+        // operations table is static; `uuid` is 16 readable bytes.
+        kernel::error::to_result(unsafe {
+            bindings::ferrite_sb_init(
+                self.as_ptr(),
+                magic as kernel::ffi::c_ulong,
+                core::ptr::from_ref(ops).cast(),
+                max,
+                max_links,
+                uuid.as_ptr(),
+            )
+        })
+    }
 }

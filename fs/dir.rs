@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! readdir.
+//!
+//! Positions are the entries' keys (name hash and collision index): they stay valid while
+//! entries are added and removed. Entries are read in batches under the metadata lock and handed
+//! to the VFS after it is dropped, since copying to user memory may fault.
+
+use super::format::{dir_iter, DirEntry, InodeData, COOKIE_END};
+use super::inode::mount_of;
+use crate::kvec::VecExt;
+use crate::vfs::{DirContext, File};
+use kernel::prelude::*;
+
+/// Entries read per batch.
+const BATCH: usize = 32;
+
+/// `iterate_shared`.
+pub(crate) fn readdir(file: &File, ctx: &DirContext) -> Result {
+    if !ctx.emit_dots(file) {
+        return Ok(());
+    }
+    let dir = file.inode();
+    let mount = mount_of(dir.super_block())?;
+    let ino = dir.ino();
+    let mut batch: KVec<DirEntry> = KVec::with_capacity(BATCH, GFP_KERNEL)?;
+    loop {
+        let Ok(pos) = u64::try_from(ctx.pos()) else {
+            return Ok(());
+        };
+        if pos >= COOKIE_END {
+            return Ok(());
+        }
+        batch.clear();
+        let next = mount.tx(|c| {
+            let rec = c.read_inode(ino)?;
+            let InodeData::Dir(root) = rec.data else {
+                return Err(super::format::Error::Invalid);
+            };
+            dir_iter(&*c.io, ino, &root, pos, &mut c.scratch.a, &mut |e| {
+                batch.len() < BATCH && batch.push(*e, GFP_NOWAIT).is_ok()
+            })
+        })?;
+        for e in batch.iter() {
+            ctx.set_pos(i64::try_from(e.key).map_err(|_| EINVAL)?);
+            if !ctx.emit(e.name(), e.ino, e.ftype) {
+                return Ok(());
+            }
+        }
+        if next >= COOKIE_END {
+            ctx.set_pos(COOKIE_END as i64);
+            return Ok(());
+        }
+        ctx.set_pos(i64::try_from(next).map_err(|_| EINVAL)?);
+    }
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Regular files: DAX read and write, block mapping for the iomap core, truncate, fallocate,
+//! fsync.
+//!
+//! Locking: `read_iter` takes the inode lock shared, `write_iter`, truncate and fallocate take it
+//! exclusive (so blocks are never freed under a read or write copying to them); `iomap_begin`
+//! runs under it and takes the mount's metadata lock for each mapping.
+
+use super::format::{
+    self, Error as FmtError, Extent, ExtentLookup, BLOCK_SHIFT, BLOCK_SIZE, MAX_FILE_BLOCKS,
+};
+use super::inode::{mount_of, refresh, ts, FREE_BUDGET};
+use super::Mount;
+use crate::bindings;
+use crate::iomap::{Mapping, Request};
+use crate::pmem;
+use crate::vfs::{File, Inode, IovIter, Kiocb};
+use kernel::prelude::*;
+
+const BS: u64 = BLOCK_SIZE as u64;
+
+/// Zeroes the device blocks of extent `e` (new blocks are zeroed before any file can see them).
+fn zero_extent(mount: &Mount, e: &Extent) -> Result<(), FmtError<Error>> {
+    let off = e.physical.checked_mul(BS).ok_or(FmtError::Invalid)?;
+    let len = e.len.checked_mul(BS).ok_or(FmtError::Invalid)?;
+    mount.pmem.zero_nt(off, len).map_err(FmtError::Io)
+}
+
+/// `iomap_begin`: the mapping at byte `pos` (up to `length` bytes), allocating zeroed blocks for
+/// writes into holes.
+pub(crate) fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Request) -> Result<Mapping> {
+    let mount = mount_of(inode.super_block())?;
+    let ino = inode.ino();
+    let lblk = pos >> BLOCK_SHIFT;
+    if lblk >= MAX_FILE_BLOCKS {
+        return Err(EFBIG);
+    }
+    let last = pos.saturating_add(length.max(1)).saturating_sub(1) >> BLOCK_SHIFT;
+    let want = last.saturating_sub(lblk).saturating_add(1);
+    let alloc = req.write() && !req.zero();
+    if alloc && req.nowait() {
+        // Allocation may sleep; a mapped range would not, but keep it simple: retry blocking.
+        return Err(EAGAIN);
+    }
+    let base = mount.dax_base();
+    let (e, new) = mount.tx(|ctx| {
+        let mut rec = ctx.read_inode(ino)?;
+        match ctx.map(&rec, lblk)? {
+            ExtentLookup::Mapped(e) => Ok((Ok(e), None)),
+            ExtentLookup::Hole { end } if alloc => {
+                let e = ctx.alloc(&mut rec, lblk, want, end)?;
+                zero_extent(mount, &e)?;
+                Ok((Ok(e), Some(rec.blocks)))
+            }
+            ExtentLookup::Hole { end } => Ok((Err(end), None)),
+        }
+    })?;
+    if let Some(blocks) = new {
+        inode.set_blocks(blocks.saturating_mul(8));
+    }
+    let new = new.is_some();
+    Ok(match e {
+        Ok(e) => Mapping::Mapped {
+            offset: e.logical << BLOCK_SHIFT,
+            length: e.len << BLOCK_SHIFT,
+            addr: (e.physical << BLOCK_SHIFT).saturating_add(base),
+            new,
+        },
+        Err(end) => Mapping::Hole {
+            offset: lblk << BLOCK_SHIFT,
+            length: end.saturating_sub(lblk) << BLOCK_SHIFT,
+        },
+    })
+}
+
+/// `read_iter`.
+pub(crate) fn read_iter(iocb: &Kiocb, to: &IovIter) -> Result<usize> {
+    let file = iocb.file();
+    let inode = file.inode();
+    let _g = if iocb.nowait() {
+        inode.try_lock(true).ok_or(EAGAIN)?
+    } else {
+        inode.lock_shared()
+    };
+    let n = crate::dax::rw::rw(iocb, to)?;
+    file.accessed();
+    Ok(n)
+}
+
+/// `write_iter`: O_APPEND and limits (`generic_write_checks`), times, the copy, then the new size
+/// in one transaction, and O_SYNC/O_DSYNC.
+pub(crate) fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
+    let file = iocb.file();
+    let inode = file.inode();
+    let mount = mount_of(inode.super_block())?;
+    let n = {
+        let _g = if iocb.nowait() {
+            inode.try_lock(false).ok_or(EAGAIN)?
+        } else {
+            inode.lock()
+        };
+        if iocb.write_checks(from)? == 0 {
+            return Ok(0);
+        }
+        file.modified()?;
+        let n = crate::dax::rw::rw(iocb, from)?;
+        let end = u64::try_from(iocb.pos()).unwrap_or(0);
+        if n > 0 && end > inode.size() {
+            set_size(mount, inode, end)?;
+        }
+        n
+    };
+    iocb.write_sync(n)
+}
+
+/// Records a new size (and the VFS's times) in one transaction.
+fn set_size(mount: &Mount, inode: &Inode, size: u64) -> Result {
+    let a = inode.attrs();
+    let rec = mount.tx(|ctx| {
+        let mut r = ctx.read_inode(a.ino)?;
+        r.size = size;
+        r.mtime = ts((a.mtime_sec, a.mtime_nsec));
+        r.ctime = ts((a.ctime_sec, a.ctime_nsec));
+        ctx.write_inode(&r)?;
+        Ok(r)
+    })?;
+    refresh(inode, &rec);
+    Ok(())
+}
+
+/// Zeroes bytes `from..to` of the file where blocks are mapped (partial blocks at the edges of a
+/// truncate or hole punch, and zero-range).
+fn zero_bytes(mount: &Mount, ino: u64, from: u64, to: u64) -> Result {
+    let mut pos = from;
+    while pos < to {
+        let lblk = pos >> BLOCK_SHIFT;
+        let m = mount.tx(|ctx| {
+            let rec = ctx.read_inode(ino)?;
+            ctx.map(&rec, lblk)
+        })?;
+        pos = match m {
+            ExtentLookup::Mapped(e) => {
+                let end = to.min(e.end() << BLOCK_SHIFT);
+                let phys = (e.physical + (lblk - e.logical)) << BLOCK_SHIFT;
+                mount.pmem.zero_nt(phys + (pos & (BS - 1)), end - pos)?;
+                end
+            }
+            ExtentLookup::Hole { end } => to.min(end << BLOCK_SHIFT),
+        };
+    }
+    Ok(())
+}
+
+/// Frees the blocks of file blocks `start..end`, a bounded number of extents per transaction.
+fn punch_blocks(mount: &Mount, inode: &Inode, start: u64, end: u64, size: Option<u64>) -> Result {
+    let ino = inode.ino();
+    let now = ts(inode.now());
+    let mut first = true;
+    loop {
+        let (done, rec) = mount.tx(|ctx| {
+            let mut r = ctx.read_inode(ino)?;
+            if first {
+                if let Some(s) = size {
+                    r.size = s;
+                }
+                r.mtime = now;
+                r.ctime = now;
+                ctx.write_inode(&r)?;
+            }
+            let done = if start < end {
+                ctx.punch(&mut r, start, end, FREE_BUDGET)?
+            } else {
+                true
+            };
+            Ok((done, r))
+        })?;
+        first = false;
+        if done {
+            refresh(inode, &rec);
+            return Ok(());
+        }
+    }
+}
+
+/// Changes the size of a regular file; the caller holds the inode lock.
+pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
+    if size > format::MAX_FILE_SIZE {
+        return Err(EFBIG);
+    }
+    let old = inode.size();
+    if size < old {
+        inode.truncate_setsize(size);
+        // The rest of the last block reads as zeroes from now on, and after a later extension.
+        let tail_end = ((size + BS - 1) & !(BS - 1)).min(old.max(size));
+        zero_bytes(mount, inode.ino(), size, tail_end)?;
+        let first_free = (size + BS - 1) >> BLOCK_SHIFT;
+        punch_blocks(mount, inode, first_free, MAX_FILE_BLOCKS, Some(size))
+    } else {
+        punch_blocks(mount, inode, 0, 0, Some(size))?;
+        inode.set_size(size);
+        Ok(())
+    }
+}
+
+/// `fsync`/`fdatasync`: metadata is durable when each operation returns; data written through
+/// `write` is in pmem with non-temporal stores, which a fence makes durable.
+pub(crate) fn fsync(_file: &File, _start: i64, _end: i64, _datasync: bool) -> Result {
+    pmem::fence();
+    Ok(())
+}
+
+/// Allocates zeroed blocks for every hole in file blocks `start..end`.
+fn allocate(mount: &Mount, inode: &Inode, start: u64, end: u64) -> Result {
+    let ino = inode.ino();
+    let mut lblk = start;
+    while lblk < end {
+        let (next, blocks) = mount.tx(|ctx| {
+            let mut rec = ctx.read_inode(ino)?;
+            match ctx.map(&rec, lblk)? {
+                ExtentLookup::Mapped(e) => Ok((e.end(), rec.blocks)),
+                ExtentLookup::Hole { end: hole_end } => {
+                    let want = end.min(hole_end) - lblk;
+                    let e = ctx.alloc(&mut rec, lblk, want, hole_end)?;
+                    zero_extent(mount, &e)?;
+                    Ok((e.end(), rec.blocks))
+                }
+            }
+        })?;
+        inode.set_blocks(blocks.saturating_mul(8));
+        lblk = next.max(lblk + 1);
+    }
+    Ok(())
+}
+
+/// `fallocate`: mode 0 and `FALLOC_FL_KEEP_SIZE` (allocate zeroed blocks),
+/// `FALLOC_FL_PUNCH_HOLE` (free blocks, zero partial ones), `FALLOC_FL_ZERO_RANGE` (zero mapped
+/// blocks, allocate holes). Other modes are not supported.
+pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
+    let keep = bindings::FALLOC_FL_KEEP_SIZE;
+    let punch = bindings::FALLOC_FL_PUNCH_HOLE;
+    let zero = bindings::FALLOC_FL_ZERO_RANGE;
+    if mode & !(keep | punch | zero) != 0 || (mode & punch != 0 && mode & zero != 0) {
+        return Err(crate::errno::eopnotsupp());
+    }
+    if mode & punch != 0 && mode & keep == 0 {
+        return Err(crate::errno::eopnotsupp());
+    }
+    let (Ok(off), Ok(len)) = (u64::try_from(off), u64::try_from(len)) else {
+        return Err(EINVAL);
+    };
+    if len == 0 {
+        return Err(EINVAL);
+    }
+    let end = off.checked_add(len).ok_or(EFBIG)?;
+    if end > format::MAX_FILE_SIZE {
+        return Err(EFBIG);
+    }
+    let inode = file.inode();
+    if inode.mode() & format::S_IFMT != format::S_IFREG {
+        return Err(ENODEV);
+    }
+    let mount = mount_of(inode.super_block())?;
+    let _g = inode.lock();
+    let size = inode.size();
+    let ino = inode.ino();
+    let first_full = (off + BS - 1) >> BLOCK_SHIFT;
+    let end_full = end >> BLOCK_SHIFT;
+    if mode & punch != 0 {
+        if off >= size {
+            return Ok(());
+        }
+        inode.truncate_pagecache_range(off, end - 1);
+        if first_full > end_full {
+            zero_bytes(mount, ino, off, end)?;
+        } else {
+            zero_bytes(mount, ino, off, first_full << BLOCK_SHIFT)?;
+            zero_bytes(mount, ino, end_full << BLOCK_SHIFT, end)?;
+        }
+        return punch_blocks(mount, inode, first_full, end_full.max(first_full), None);
+    }
+    if mode & zero != 0 {
+        inode.truncate_pagecache_range(off, end - 1);
+        zero_bytes(mount, ino, off, end)?;
+    }
+    allocate(
+        mount,
+        inode,
+        off >> BLOCK_SHIFT,
+        (end + BS - 1) >> BLOCK_SHIFT,
+    )?;
+    let new_size = (mode & keep == 0 && end > size).then_some(end);
+    if new_size.is_some() || mode & zero != 0 {
+        // Times (and the size) in one transaction.
+        punch_blocks(mount, inode, 0, 0, new_size)?;
+    }
+    Ok(())
+}

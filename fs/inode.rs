@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inodes: reading them into the VFS, attributes, eviction.
+
+use super::format::{Inode as Rec, Timespec, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::Mount;
+use crate::bindings;
+use crate::super_block::SuperBlock;
+use crate::vfs::{Attrs, Dentry, Iattr, Idmap, Iget, Inode, InodeKind, InodeRef, Kstat};
+use kernel::prelude::*;
+
+/// Blocks freed per transaction when a file shrinks or is deleted.
+pub(crate) const FREE_BUDGET: u32 = 32;
+
+/// The VFS attributes of an on-media inode.
+pub(crate) fn attrs_of(r: &Rec) -> Attrs {
+    Attrs {
+        ino: r.ino,
+        size: r.size,
+        blocks: r.blocks.saturating_mul(8),
+        atime_sec: r.atime.sec,
+        mtime_sec: r.mtime.sec,
+        ctime_sec: r.ctime.sec,
+        atime_nsec: r.atime.nsec,
+        mtime_nsec: r.mtime.nsec,
+        ctime_nsec: r.ctime.nsec,
+        mode: r.mode,
+        uid: r.uid,
+        gid: r.gid,
+        nlink: r.nlink,
+        rdev: r.rdev,
+        generation: r.generation,
+    }
+}
+
+/// Which operations an inode of `mode` gets.
+pub(crate) fn kind_of(mode: u32) -> InodeKind {
+    match mode & S_IFMT {
+        S_IFDIR => InodeKind::Dir,
+        S_IFREG => InodeKind::File,
+        S_IFLNK => InodeKind::Symlink,
+        _ => InodeKind::Special,
+    }
+}
+
+/// A timestamp from `(seconds, nanoseconds)`.
+pub(crate) fn ts((sec, nsec): (i64, u32)) -> Timespec {
+    Timespec { sec, nsec }
+}
+
+/// The mount of a super block.
+pub(crate) fn mount_of(sb: &SuperBlock) -> Result<&Mount> {
+    sb.mount().ok_or(EIO)
+}
+
+/// The inode `ino`, from the inode cache or read from the media.
+pub(crate) fn iget(sb: &SuperBlock, ino: u64) -> Result<InodeRef> {
+    match sb.iget(ino)? {
+        Iget::Cached(r) => Ok(r),
+        Iget::New(n) => {
+            let mount = mount_of(sb)?;
+            let rec = mount.tx(|ctx| ctx.read_inode(ino))?;
+            if rec.nlink == 0 {
+                pr_err!("{}: inode {} is named but has no links\n", sb.id(), ino);
+                return Err(crate::errno::euclean());
+            }
+            n.fill(kind_of(rec.mode), &attrs_of(&rec));
+            Ok(n.publish())
+        }
+    }
+}
+
+/// Writes the VFS inode's mode, owner and times to the media.
+fn persist_attrs(mount: &Mount, inode: &Inode) -> Result {
+    let a = inode.attrs();
+    mount.tx(|ctx| {
+        let mut r = ctx.read_inode(a.ino)?;
+        r.mode = (r.mode & S_IFMT) | (a.mode & !S_IFMT);
+        r.uid = a.uid;
+        r.gid = a.gid;
+        r.atime = ts((a.atime_sec, a.atime_nsec));
+        r.mtime = ts((a.mtime_sec, a.mtime_nsec));
+        r.ctime = ts((a.ctime_sec, a.ctime_nsec));
+        ctx.write_inode(&r)
+    })
+}
+
+/// `setattr`: permission checks, size change, then the other attributes.
+pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
+    let inode = dentry.inode().ok_or(ENOENT)?;
+    let mount = mount_of(inode.super_block())?;
+    attr.prepare(idmap, dentry)?;
+    if attr.valid() & bindings::ATTR_SIZE != 0 {
+        let size = u64::try_from(attr.size()).map_err(|_| EINVAL)?;
+        if inode.mode() & S_IFMT != S_IFREG {
+            return Err(EINVAL);
+        }
+        if size != inode.size() {
+            super::file::truncate(mount, inode, size)?;
+        }
+    }
+    attr.copy_to(idmap, inode);
+    persist_attrs(mount, inode)
+}
+
+/// `getattr`: the VFS attributes plus the birth time.
+pub(crate) fn getattr(idmap: &Idmap, inode: &Inode, stat: &Kstat, mask: u32) -> Result {
+    stat.fill(idmap, mask, inode);
+    if mask & bindings::STATX_BTIME != 0 {
+        let mount = mount_of(inode.super_block())?;
+        let ino = inode.ino();
+        let rec = mount.tx(|ctx| ctx.read_inode(ino))?;
+        stat.set_btime(rec.btime.sec, rec.btime.nsec);
+    }
+    Ok(())
+}
+
+/// `dirty_inode`: the VFS changed times (or link count) in memory; make them durable.
+pub(crate) fn dirty_inode(inode: &Inode, _flags: u32) {
+    if inode.ino() == 0 || inode.is_bad() || inode.super_block().read_only() {
+        return;
+    }
+    let Ok(mount) = mount_of(inode.super_block()) else {
+        return;
+    };
+    if let Err(e) = persist_attrs(mount, inode) {
+        pr_warn!(
+            "{}: cannot write the times of inode {}: error {}\n",
+            inode.super_block().id(),
+            inode.ino(),
+            e.to_errno()
+        );
+    }
+}
+
+/// `evict_inode`: an inode with no links left is freed on the media.
+pub(crate) fn evict(inode: &Inode) {
+    let ino = inode.ino();
+    if ino == 0 || inode.is_bad() || inode.nlink() != 0 || inode.super_block().read_only() {
+        return;
+    }
+    let Ok(mount) = mount_of(inode.super_block()) else {
+        return;
+    };
+    if let Err(e) = free_inode(mount, ino) {
+        // The inode stays allocated with no links: the next mount frees it.
+        pr_warn!(
+            "{}: cannot free inode {}: error {}\n",
+            inode.super_block().id(),
+            ino,
+            e.to_errno()
+        );
+    }
+}
+
+/// Frees inode `ino` (no links) and its blocks, a bounded number of extents per transaction.
+pub(crate) fn free_inode(mount: &Mount, ino: u64) -> Result {
+    while !mount.tx(|ctx| ctx.free_inode(ino, FREE_BUDGET))? {}
+    Ok(())
+}
+
+/// Refreshes a VFS inode from its media record.
+pub(crate) fn refresh(inode: &Inode, r: &Rec) {
+    inode.set_attrs(&attrs_of(r));
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Namespace operations: lookup, create, mkdir, mknod, symlink, link, unlink, rmdir, rename,
+//! O_TMPFILE.
+//!
+//! Locking: the VFS holds the directories' `i_rwsem` (and the victims') as `Documentation/
+//! filesystems/locking.rst` says; each operation then runs one metadata transaction under the
+//! mount's metadata lock, and updates the VFS inodes from the records it returns after the lock
+//! is dropped. Nothing here calls back into the VFS with the metadata lock held.
+
+use super::format::{S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
+use super::inode::{attrs_of, iget, kind_of, mount_of, refresh, ts};
+use super::ops::{NewInode, Rename};
+use crate::bindings;
+use crate::kvec::VecExt;
+use crate::vfs::{Dentry, File, Idmap, Inode, InodeRef};
+use kernel::prelude::*;
+
+/// `lookup`: the inode `name` names in `dir`, if any.
+pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
+    if name.len() > super::format::MAX_NAME_LEN {
+        return Err(crate::errno::enametoolong());
+    }
+    let mount = mount_of(dir.super_block())?;
+    let d = dir.ino();
+    let Some(e) = mount.tx(|ctx| ctx.lookup(d, name))? else {
+        return Ok(None);
+    };
+    iget(dir.super_block(), e.ino).map(Some)
+}
+
+/// The attributes of a new inode in `dir`, owned as `inode_init_owner` says.
+fn new_attrs(n: &crate::vfs::NewInode, dir: &Inode, rdev: u32) -> NewInode {
+    let a = n.inode().attrs();
+    NewInode {
+        mode: a.mode,
+        uid: a.uid,
+        gid: a.gid,
+        rdev,
+        now: ts(dir.now()),
+        // A random generation, as NFS file handles expect.
+        generation: random_u32(),
+    }
+}
+
+fn random_u32() -> u32 {
+    // SAFETY: `get_random_u32` may be called from any context that may sleep.
+    unsafe { bindings::ferrite_random_u32() }
+}
+
+/// create, mkdir and mknod: a new inode of `mode` named by `dentry` in `dir`.
+pub(crate) fn mknod(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u32, rdev: u32) -> Result {
+    let sb = dir.super_block();
+    let mount = mount_of(sb)?;
+    let mut n = sb.new_inode()?;
+    let mode = if mode & S_IFMT == 0 {
+        mode | S_IFREG
+    } else {
+        mode
+    };
+    n.init_owner(idmap, dir, mode);
+    let attr = new_attrs(&n, dir, rdev);
+    let name = dentry.name();
+    let d = dir.ino();
+    let (drec, rec) = mount.tx(|ctx| ctx.create(d, name, &attr))?;
+    refresh(dir, &drec);
+    n.insert(rec.ino)?;
+    n.fill(kind_of(rec.mode), &attrs_of(&rec));
+    n.instantiate(dentry);
+    Ok(())
+}
+
+/// `symlink`.
+pub(crate) fn symlink(idmap: &Idmap, dir: &Inode, dentry: &Dentry, target: &[u8]) -> Result {
+    if target.len() >= super::format::BLOCK_SIZE {
+        return Err(crate::errno::enametoolong());
+    }
+    let sb = dir.super_block();
+    let mount = mount_of(sb)?;
+    let mut n = sb.new_inode()?;
+    n.init_owner(idmap, dir, S_IFLNK | 0o777);
+    let attr = new_attrs(&n, dir, 0);
+    let name = dentry.name();
+    let d = dir.ino();
+    let (drec, rec) = mount.tx(|ctx| ctx.symlink(d, name, target, &attr))?;
+    refresh(dir, &drec);
+    n.insert(rec.ino)?;
+    n.fill(kind_of(rec.mode), &attrs_of(&rec));
+    n.instantiate(dentry);
+    Ok(())
+}
+
+/// The target of a symlink, NUL-terminated, in a kmalloc'd buffer.
+pub(crate) fn read_link(inode: &Inode) -> Result<KVec<u8>> {
+    let mount = mount_of(inode.super_block())?;
+    let ino = inode.ino();
+    let size = usize::try_from(inode.size()).map_err(|_| EIO)?;
+    if size >= super::format::BLOCK_SIZE {
+        return Err(crate::errno::euclean());
+    }
+    let mut buf = KVec::from_elem(0u8, size + 1, GFP_KERNEL)?;
+    let n = mount.tx(|ctx| {
+        let rec = ctx.read_inode(ino)?;
+        let out = buf.get_mut(..size).unwrap_or(&mut []);
+        ctx.read_link(&rec, out)
+    })?;
+    buf.truncate(n);
+    buf.push(0, GFP_KERNEL)?;
+    Ok(buf)
+}
+
+/// `link`: `new` in `dir` names the inode of `old`.
+pub(crate) fn link(old: &Dentry, dir: &Inode, new: &Dentry) -> Result {
+    let inode = old.inode().ok_or(ENOENT)?;
+    let mount = mount_of(dir.super_block())?;
+    let (d, ino, now, name) = (dir.ino(), inode.ino(), ts(dir.now()), new.name());
+    let (drec, rec) = mount.tx(|ctx| ctx.link(d, name, ino, now))?;
+    refresh(dir, &drec);
+    refresh(inode, &rec);
+    new.instantiate(inode.get_ref());
+    Ok(())
+}
+
+/// `unlink` and `rmdir`. The inode is freed when its last reference goes (`evict`).
+pub(crate) fn unlink(dir: &Inode, dentry: &Dentry, is_dir: bool) -> Result {
+    let victim = dentry.inode().ok_or(ENOENT)?;
+    let mount = mount_of(dir.super_block())?;
+    let (d, now, name) = (dir.ino(), ts(dir.now()), dentry.name());
+    let (drec, vrec) = mount.tx(|ctx| {
+        if is_dir {
+            ctx.rmdir(d, name, now)
+        } else {
+            ctx.unlink(d, name, now)
+        }
+    })?;
+    if vrec.ino != victim.ino() {
+        return Err(crate::errno::euclean());
+    }
+    refresh(dir, &drec);
+    refresh(victim, &vrec);
+    Ok(())
+}
+
+/// `rename` with `RENAME_NOREPLACE` (checked by the VFS), `RENAME_EXCHANGE` and
+/// `RENAME_WHITEOUT`.
+pub(crate) fn rename(
+    idmap: &Idmap,
+    old_dir: &Inode,
+    old: &Dentry,
+    new_dir: &Inode,
+    new: &Dentry,
+    flags: u32,
+) -> Result {
+    let known = bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE | bindings::RENAME_WHITEOUT;
+    if flags & !known != 0 {
+        return Err(EINVAL);
+    }
+    let sb = old_dir.super_block();
+    let mount = mount_of(sb)?;
+    let whiteout = if flags & bindings::RENAME_WHITEOUT != 0 {
+        let n = sb.new_inode()?;
+        n.init_owner(idmap, old_dir, S_IFCHR);
+        Some(new_attrs(&n, old_dir, 0))
+    } else {
+        None
+    };
+    let req = Rename {
+        old_dir: old_dir.ino(),
+        old_name: old.name(),
+        new_dir: new_dir.ino(),
+        new_name: new.name(),
+        exchange: flags & bindings::RENAME_EXCHANGE != 0,
+        whiteout,
+        now: ts(old_dir.now()),
+    };
+    let r = mount.tx(|ctx| ctx.rename(&req))?;
+    refresh(old_dir, &r.old_dir);
+    refresh(new_dir, &r.new_dir);
+    if let Some(moved) = old.inode() {
+        if moved.ino() == r.moved.ino {
+            refresh(moved, &r.moved);
+        }
+    }
+    if let (Some(other), Some(rec)) = (new.inode(), r.other.as_ref()) {
+        if other.ino() == rec.ino {
+            refresh(other, rec);
+        }
+    }
+    Ok(())
+}
+
+/// `tmpfile`: an unnamed regular file (O_TMPFILE), freed on last close unless linked.
+pub(crate) fn tmpfile(idmap: &Idmap, dir: &Inode, file: &File, mode: u32) -> Result {
+    let sb = dir.super_block();
+    let mount = mount_of(sb)?;
+    let mut n = sb.new_inode()?;
+    n.init_owner(idmap, dir, (mode & !S_IFMT) | S_IFREG);
+    let attr = new_attrs(&n, dir, 0);
+    let rec = mount.tx(|ctx| ctx.create_tmpfile(&attr))?;
+    n.insert(rec.ino)?;
+    let mut a = attrs_of(&rec);
+    // d_tmpfile() drops the link count to the media's 0.
+    a.nlink = 1;
+    n.fill(kind_of(rec.mode), &a);
+    n.tmpfile(file)
+}

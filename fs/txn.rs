@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Metadata transactions: every metadata operation runs in one, and is durable when it returns.
+//!
+//! An operation runs against a [`TxIo`], which reads blocks from pmem and captures every block
+//! write in memory (the *overlay*). When the operation succeeds, [`Meta::run`] commits:
+//!
+//! 1. For each captured block, the byte ranges that differ from pmem become redo records in the
+//!    journal, then a commit record; non-temporal stores, then a fence. From here on, the
+//!    transaction survives a crash (mount replays it).
+//! 2. The changed ranges are copied in place with non-temporal stores, then a fence.
+//! 3. A checkpoint (journal header: tail = head) when the log is more than half full, or when the
+//!    transaction freed blocks (it clears bits of the block bitmap): a freed block may be reused
+//!    for file data, which is not journaled, and replaying an older record into it would destroy
+//!    that data.
+//!
+//! When the operation fails, the overlay is dropped: pmem was not touched.
+
+use super::format::{
+    self, AllocPolicy, Bitmap, Block, BlockIo, JournalHeader, JournalWriter, Layout, Scratch,
+    Superblock, BITMAP_BYTES, BLOCK_SIZE, JREC_HDR,
+};
+use super::ops::Ctx;
+use super::pmem_io::MountIo;
+use crate::kvec::VecExt;
+use crate::mem;
+use crate::pmem::{self, Pmem};
+use kernel::prelude::*;
+
+const BS: u64 = BLOCK_SIZE as u64;
+/// Changed byte ranges closer than this are written as one record (a record header is 32 bytes).
+const MERGE_GAP: usize = 64;
+
+/// A changed byte range of a captured block.
+#[derive(Clone, Copy)]
+struct Range {
+    /// Index in the overlay.
+    slot: usize,
+    off: usize,
+    len: usize,
+}
+
+/// The metadata state of a mount, behind the mount's metadata lock.
+pub(crate) struct Meta {
+    /// The superblock as mounted.
+    pub(crate) sb: Superblock,
+    header: JournalHeader,
+    writer: JournalWriter,
+    /// Working memory of the operations.
+    scratch: KBox<Scratch>,
+    /// Working memory of the journal writer and of the diff.
+    jscratch: KBox<Scratch>,
+    /// Captured blocks of the open transaction.
+    overlay: KVec<(u64, KBox<Block>)>,
+    /// Buffers to reuse for captures.
+    pool: KVec<KBox<Block>>,
+    ranges: KVec<Range>,
+    /// A buffer for bitmap work during metadata allocation.
+    tmp: Option<KBox<Block>>,
+    /// The open transaction freed blocks.
+    freed: bool,
+    /// Transactions committed since mount.
+    pub(crate) commits: u64,
+}
+
+impl Meta {
+    /// The metadata state after mount-time recovery: the journal is empty at `header.head`.
+    pub(crate) fn new(sb: Superblock, header: JournalHeader) -> Result<Self> {
+        Ok(Self {
+            writer: JournalWriter::new(&sb.layout, &header),
+            sb,
+            header,
+            scratch: mem::scratch()?,
+            jscratch: mem::scratch()?,
+            overlay: KVec::new(),
+            pool: KVec::new(),
+            ranges: KVec::new(),
+            tmp: Some(mem::zeroed_box()?),
+            freed: false,
+            commits: 0,
+        })
+    }
+
+    /// Runs `f` as one transaction and commits it if it succeeds; on failure nothing reaches
+    /// pmem. Corruption met by `f` is reported (with `what`) and gives `EUCLEAN`.
+    pub(crate) fn run<T>(
+        &mut self,
+        pmem: &Pmem,
+        f: impl FnOnce(&mut Ctx<'_, TxIo<'_>>) -> Result<T, format::Error<Error>>,
+    ) -> Result<T> {
+        let r = {
+            let mut io = TxIo {
+                pmem,
+                layout: self.sb.layout,
+                overlay: &mut self.overlay,
+                pool: &mut self.pool,
+                tmp: &mut self.tmp,
+                freed: &mut self.freed,
+            };
+            let mut ctx = Ctx::new(&mut io, &self.sb, &mut self.scratch);
+            f(&mut ctx)
+        };
+        match r {
+            Ok(v) => {
+                if let Err(e) = self.commit(pmem) {
+                    self.abort();
+                    return Err(e);
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                self.abort();
+                if let format::Error::Corrupt(c) = &e {
+                    pr_err!("corrupt metadata: {}\n", c);
+                }
+                Err(super::mount::to_errno(e))
+            }
+        }
+    }
+
+    /// Drops the open transaction.
+    fn abort(&mut self) {
+        while let Some((_, b)) = self.overlay.pop() {
+            let _ = self.pool.push(b, GFP_KERNEL);
+        }
+        self.freed = false;
+    }
+
+    /// Commits the open transaction (see the module documentation).
+    fn commit(&mut self, pmem: &Pmem) -> Result {
+        if self.overlay.is_empty() {
+            return Ok(());
+        }
+        // Find what changed.
+        self.ranges.clear();
+        let mut old = self.tmp.take().ok_or(EINVAL)?;
+        let mut bytes = 0u64;
+        let mut diff_err = Ok(());
+        for (slot, (blk, buf)) in self.overlay.iter().enumerate() {
+            if let Err(e) = pmem.read(blk.saturating_mul(BS), &mut old[..]) {
+                diff_err = Err(e);
+                break;
+            }
+            if is_block_bitmap(&self.sb.layout, *blk) && frees_bits(&old, buf) {
+                self.freed = true;
+            }
+            let mut i = 0usize;
+            while i < BLOCK_SIZE {
+                if buf.get(i) == old.get(i) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                let mut end = i + 1;
+                let mut j = end;
+                while j < BLOCK_SIZE && j < end + MERGE_GAP {
+                    if buf.get(j) != old.get(j) {
+                        end = j + 1;
+                    }
+                    j += 1;
+                }
+                let r = Range {
+                    slot,
+                    off: start,
+                    len: end - start,
+                };
+                if let Err(e) = self.ranges.push(r, GFP_KERNEL) {
+                    diff_err = Err(e.into());
+                    break;
+                }
+                bytes = bytes.saturating_add((JREC_HDR + ((end - start + 7) & !7)) as u64);
+                i = end;
+            }
+            if diff_err.is_err() {
+                break;
+            }
+        }
+        self.tmp = Some(old);
+        diff_err?;
+        if self.ranges.is_empty() {
+            self.abort();
+            return Ok(());
+        }
+
+        // Room: the records, the commit record, and a lap-end skip of up to one record.
+        let need = bytes.saturating_add((2 * JREC_HDR + BLOCK_SIZE + JREC_HDR) as u64);
+        let log_bytes = self.header.log_bytes();
+        if need > log_bytes {
+            pr_err!(
+                "a transaction of {} bytes does not fit in the journal\n",
+                need
+            );
+            return Err(ENOSPC);
+        }
+        if self.writer.head.saturating_add(need) > self.writer.tail.saturating_add(log_bytes) {
+            self.checkpoint(pmem)?;
+        }
+
+        // 1. Journal.
+        let (head, seq) = (self.writer.head, self.writer.seq);
+        let mut jio = MountIo::new(pmem, self.sb.layout.block_count);
+        let mut wrote = Ok(());
+        for r in self.ranges.iter() {
+            let Some((blk, buf)) = self.overlay.get(r.slot) else {
+                wrote = Err(EINVAL);
+                break;
+            };
+            let data = buf.get(r.off..r.off + r.len).ok_or(EINVAL)?;
+            if let Err(e) = self
+                .writer
+                .add(&mut jio, *blk, r.off, data, &mut self.jscratch)
+            {
+                wrote = Err(super::mount::to_errno(e));
+                break;
+            }
+        }
+        if wrote.is_ok() {
+            wrote = self
+                .writer
+                .commit(&mut jio, &mut self.jscratch)
+                .map(|_| ())
+                .map_err(super::mount::to_errno);
+        }
+        if let Err(e) = wrote {
+            // Forget the partial records: the next transaction overwrites them.
+            let mut h = self.header;
+            h.tail = self.writer.tail;
+            h.head = head;
+            h.checkpoint_seq = seq.wrapping_sub(1);
+            self.writer = JournalWriter::new(&self.sb.layout, &h);
+            return Err(e);
+        }
+        pmem::fence();
+
+        // 2. In place.
+        for r in self.ranges.iter() {
+            let Some((blk, buf)) = self.overlay.get(r.slot) else {
+                continue;
+            };
+            let data = buf.get(r.off..r.off + r.len).ok_or(EINVAL)?;
+            pmem.write_nt(blk.saturating_mul(BS).saturating_add(r.off as u64), data)?;
+        }
+        pmem::fence();
+        self.commits = self.commits.wrapping_add(1);
+
+        // 3. Checkpoint.
+        let used = self.writer.head.saturating_sub(self.writer.tail);
+        if self.freed || used > log_bytes / 2 {
+            self.checkpoint(pmem)?;
+        }
+        self.abort();
+        Ok(())
+    }
+
+    /// Empties the journal (everything committed is in place): a cleanly unmounted filesystem
+    /// has nothing to replay.
+    pub(crate) fn checkpoint_now(&mut self, pmem: &Pmem) -> Result {
+        self.checkpoint(pmem)
+    }
+
+    /// Marks every committed transaction as in place: the journal header's tail moves to the head.
+    /// Everything committed is already applied (commits apply synchronously).
+    fn checkpoint(&mut self, pmem: &Pmem) -> Result {
+        let mut h = self.header;
+        h.tail = self.writer.head;
+        h.head = self.writer.head;
+        h.checkpoint_seq = self.writer.seq.wrapping_sub(1);
+        let mut buf = self.tmp.take().ok_or(EINVAL)?;
+        h.encode(&mut buf);
+        let r = pmem.write_nt(self.sb.layout.journal_start.saturating_mul(BS), &buf[..]);
+        self.tmp = Some(buf);
+        r?;
+        pmem::fence();
+        self.header = h;
+        self.writer.tail = h.tail;
+        Ok(())
+    }
+}
+
+/// Block access inside a transaction: reads see the transaction's own writes; writes are captured.
+pub(crate) struct TxIo<'a> {
+    pmem: &'a Pmem,
+    layout: Layout,
+    overlay: &'a mut KVec<(u64, KBox<Block>)>,
+    pool: &'a mut KVec<KBox<Block>>,
+    tmp: &'a mut Option<KBox<Block>>,
+    freed: &'a mut bool,
+}
+
+impl TxIo<'_> {
+    fn find(&self, blk: u64) -> Option<usize> {
+        self.overlay.iter().position(|(b, _)| *b == blk)
+    }
+
+    /// Runs `f` with the bitmap work buffer.
+    fn with_tmp<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self, &mut Block) -> Result<T, format::Error<Error>>,
+    ) -> Result<T> {
+        let mut tmp = self.tmp.take().ok_or(EINVAL)?;
+        let r = f(self, &mut tmp);
+        *self.tmp = Some(tmp);
+        r.map_err(|e| {
+            if let format::Error::Corrupt(c) = &e {
+                pr_err!("corrupt block bitmap: {}\n", c);
+            }
+            super::mount::to_errno(e)
+        })
+    }
+}
+
+impl BlockIo for TxIo<'_> {
+    type Error = Error;
+
+    fn block_count(&self) -> u64 {
+        self.layout.block_count
+    }
+
+    fn read(&self, blk: u64, buf: &mut Block) -> Result {
+        if blk >= self.layout.block_count {
+            return Err(ERANGE);
+        }
+        match self.find(blk).and_then(|i| self.overlay.get(i)) {
+            Some((_, b)) => {
+                buf.copy_from_slice(&b[..]);
+                Ok(())
+            }
+            None => self.pmem.read(blk.saturating_mul(BS), &mut buf[..]),
+        }
+    }
+
+    fn write(&mut self, blk: u64, buf: &Block) -> Result {
+        if blk >= self.layout.block_count {
+            return Err(ERANGE);
+        }
+        if let Some(i) = self.find(blk) {
+            if let Some((_, b)) = self.overlay.get_mut(i) {
+                b.copy_from_slice(buf);
+            }
+            return Ok(());
+        }
+        let mut b = match self.pool.pop() {
+            Some(b) => b,
+            None => mem::zeroed_box()?,
+        };
+        b.copy_from_slice(buf);
+        self.overlay.push((blk, b), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    fn alloc_meta_block(&mut self, hint: u64) -> Result<Option<u64>> {
+        let layout = self.layout;
+        self.with_tmp(|io, tmp| {
+            let bm = Bitmap::blocks(&layout);
+            let Some((b, _)) = bm.find_run(io, hint, AllocPolicy::Small, 1, 1, tmp)? else {
+                return Ok(None);
+            };
+            if !layout.range_in_data_area(b, 1) || bm.set_range(io, b, 1, true, tmp)? != 1 {
+                return Err(format::Error::Corrupt(format::Corrupt::BlockOutOfRange(b)));
+            }
+            Ok(Some(b))
+        })
+    }
+
+    fn free_meta_block(&mut self, blk: u64) -> Result {
+        let layout = self.layout;
+        *self.freed = true;
+        self.with_tmp(|io, tmp| {
+            if !layout.range_in_data_area(blk, 1)
+                || Bitmap::blocks(&layout).set_range(io, blk, 1, false, tmp)? != 1
+            {
+                return Err(format::Error::Corrupt(format::Corrupt::BlockOutOfRange(
+                    blk,
+                )));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Whether `blk` is a block of the block bitmap.
+fn is_block_bitmap(l: &Layout, blk: u64) -> bool {
+    blk >= l.block_bitmap_start && blk - l.block_bitmap_start < l.block_bitmap_blocks
+}
+
+/// Whether going from bitmap block `old` to `new` clears any bit (frees a block).
+fn frees_bits(old: &Block, new: &Block) -> bool {
+    old.iter()
+        .zip(new.iter())
+        .take(BITMAP_BYTES)
+        .any(|(o, n)| o & !n != 0)
+}
