@@ -7,6 +7,7 @@
 #   make check        host tests, module build, clippy, rustfmt, VM tests
 #   make check-full   everything, including the slow VM tests
 #   make shell        an interactive shell in the VM
+#   make bench        ferrite, ext4 -o dax and xfs -o dax benchmarks side by side in one VM boot
 #   make clippy | rustfmt-check | kernel | deps | clean
 
 FERRITE_CACHE ?= $(HOME)/.cache/ferrite
@@ -25,7 +26,7 @@ kmake = kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M
 	RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
 	CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT)
 
-.PHONY: all module tools deps kernel clippy rustfmt-check fmt check check-full demo shell vm clean
+.PHONY: all module tools deps kernel clippy rustfmt-check fmt check check-full demo shell vm clean bench
 
 all: module
 
@@ -69,3 +70,7 @@ clean:
 	+@if [ -n "$(KDIR)" ] || [ -d "$(FERRITE_CACHE)/kernel" ]; then $(kmake) clean; fi
 	rm -f src/bindings_generated.rs
 	cargo clean
+
+# Benchmarks: ferrite, ext4 -o dax and xfs -o dax side by side in one VM boot.
+bench: module tools
+	scripts/vm run --fresh --timeout 3000 -- scripts/bench-guest

@@ -44,6 +44,14 @@ impl BlockIo for MountIo<'_> {
         self.pmem.write_nt(self.offset(blk)?, buf)
     }
 
+    fn write_bytes(&mut self, blk: u64, off: usize, data: &[u8], _buf: &mut Block) -> Result {
+        if off.saturating_add(data.len()) > BLOCK_SIZE {
+            return Err(ERANGE);
+        }
+        self.pmem
+            .write_nt(self.offset(blk)?.saturating_add(off as u64), data)
+    }
+
     fn alloc_meta_block(&mut self, _hint: u64) -> Result<Option<u64>> {
         Err(EINVAL)
     }

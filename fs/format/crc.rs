@@ -9,10 +9,12 @@
 /// The reflected Castagnoli polynomial.
 const POLY: u32 = 0x82F6_3B78;
 
+/// Slice-by-8 tables: `TABLES[0]` is the classic byte table, `TABLES[k][i]` is the crc of byte
+/// `i` followed by `k` zero bytes.
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-const fn make_table() -> [u32; 256] {
-    // Runs at compile time; `i < 256` bounds the index.
-    let mut t = [0u32; 256];
+const fn make_tables() -> [[u32; 256]; 8] {
+    // Runs at compile time; `i < 256` and `k < 8` bound the indices.
+    let mut t = [[0u32; 256]; 8];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u32;
@@ -21,23 +23,55 @@ const fn make_table() -> [u32; 256] {
             c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
             k += 1;
         }
-        t[i] = c;
+        t[0][i] = c;
         i += 1;
+    }
+    let mut k = 1;
+    while k < 8 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+            i += 1;
+        }
+        k += 1;
     }
     t
 }
 
-static TABLE: [u32; 256] = make_table();
+static TABLES: [[u32; 256]; 8] = make_tables();
+
+/// Table `k`, entry `i` (`u8` indices into 256-entry tables cannot be out of bounds).
+#[inline(always)]
+fn t(k: usize, i: u32) -> u32 {
+    TABLES
+        .get(k)
+        .and_then(|t| t.get((i & 0xff) as usize))
+        .copied()
+        .unwrap_or(0)
+}
 
 /// Continues a crc32c over `data`. Start with `0`; the result of one call can be passed as `crc`
 /// of the next to checksum data in pieces.
 pub fn crc32c_update(crc: u32, data: &[u8]) -> u32 {
     let mut c = !crc;
-    for &b in data {
-        // A `u8` index into a 256-entry table cannot be out of bounds.
-        #[allow(clippy::indexing_slicing)]
-        let t = TABLE[usize::from((c as u8) ^ b)];
-        c = t ^ (c >> 8);
+    let mut chunks = data.chunks_exact(8);
+    for w in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) ^ c;
+        let hi = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        c = t(7, lo)
+            ^ t(6, lo >> 8)
+            ^ t(5, lo >> 16)
+            ^ t(4, lo >> 24)
+            ^ t(3, hi)
+            ^ t(2, hi >> 8)
+            ^ t(1, hi >> 16)
+            ^ t(0, hi >> 24);
+    }
+    for &b in chunks.remainder() {
+        c = t(0, c ^ u32::from(b)) ^ (c >> 8);
     }
     !c
 }

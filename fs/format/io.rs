@@ -26,6 +26,42 @@ pub trait BlockIo {
     /// Writes `buf` to block `blk`.
     fn write(&mut self, blk: u64, buf: &Block) -> Result<(), Self::Error>;
 
+    /// Reads `out.len()` bytes at byte `off` of block `blk` (`off + out.len()` at most a block).
+    /// The default reads the whole block into `buf`; an implementation that can read bytes in
+    /// place (pmem) overrides it.
+    fn read_bytes(
+        &self,
+        blk: u64,
+        off: usize,
+        out: &mut [u8],
+        buf: &mut Block,
+    ) -> Result<(), Self::Error> {
+        self.read(blk, buf)?;
+        if let Some(src) = buf.get(off..off.saturating_add(out.len())) {
+            out.copy_from_slice(src);
+        }
+        Ok(())
+    }
+
+    /// Writes `data` at byte `off` of block `blk` (`off + data.len()` at most a block). The
+    /// default reads the block into `buf`, patches it and writes it back; an implementation that
+    /// can store bytes in place (pmem) overrides it.
+    fn write_bytes(
+        &mut self,
+        blk: u64,
+        off: usize,
+        data: &[u8],
+        buf: &mut Block,
+    ) -> Result<(), Self::Error> {
+        if data.len() < BLOCK_SIZE {
+            self.read(blk, buf)?;
+        }
+        if let Some(dst) = buf.get_mut(off..off.saturating_add(data.len())) {
+            dst.copy_from_slice(data);
+        }
+        self.write(blk, buf)
+    }
+
     /// Allocates a block for metadata (tree nodes), near `hint` if possible. `Ok(None)` means no
     /// space. The block's contents are undefined: the caller writes all of it.
     fn alloc_meta_block(&mut self, hint: u64) -> Result<Option<u64>, Self::Error>;

@@ -192,7 +192,8 @@ impl Log {
         Ok(())
     }
 
-    /// Writes `data` at log position `pos` (not wrapping), read-modify-write through `blockbuf`.
+    /// Writes `data` at log position `pos` (not wrapping), with [`BlockIo::write_bytes`]
+    /// (`blockbuf` is its working buffer).
     fn write<I: BlockIo>(
         &self,
         io: &mut I,
@@ -209,16 +210,8 @@ impl Log {
             if blk >= self.jend {
                 return Err(Error::Invalid);
             }
-            if n < BLOCK_SIZE {
-                io.read(blk, blockbuf).map_err(Error::Io)?;
-            }
-            if let (Some(dst), Some(src)) = (
-                blockbuf.get_mut(off..off.saturating_add(n)),
-                data.get(done..done.saturating_add(n)),
-            ) {
-                dst.copy_from_slice(src);
-            }
-            io.write(blk, blockbuf).map_err(Error::Io)?;
+            let src = data.get(done..done.saturating_add(n)).unwrap_or(&[]);
+            io.write_bytes(blk, off, src, blockbuf).map_err(Error::Io)?;
             done = done.saturating_add(n);
             p = p.saturating_add(n as u64);
         }

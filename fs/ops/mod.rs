@@ -193,13 +193,15 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
     /// is zeroed).
     pub fn read_inode(&mut self, ino: u64) -> Result<Inode, Error<I::Error>> {
         let (blk, off) = inode_location(&self.sb.layout, ino)?;
-        self.io.read(blk, &mut self.scratch.a).map_err(Error::Io)?;
-        let rec = self
-            .scratch
-            .a
-            .get(off..off.saturating_add(INODE_SIZE))
-            .ok_or(Corrupt::InodeOutOfRange(ino))?;
-        Ok(Inode::decode(rec, ino)?)
+        if off.saturating_add(INODE_SIZE) > super::format::BLOCK_SIZE {
+            return Err(Corrupt::InodeOutOfRange(ino).into());
+        }
+        // Only the record is read (pmem: 256 bytes, not the block).
+        let mut rec = [0u8; INODE_SIZE];
+        self.io
+            .read_bytes(blk, off, &mut rec, &mut self.scratch.a)
+            .map_err(Error::Io)?;
+        Ok(Inode::decode(&rec, ino)?)
     }
 
     /// Writes inode `i` to its record.
