@@ -44,7 +44,7 @@ impl BlockIo for MountIo<'_> {
         self.pmem.write_nt(self.offset(blk)?, buf)
     }
 
-    fn write_bytes(&mut self, blk: u64, off: usize, data: &[u8], _buf: &mut Block) -> Result {
+    fn write_part(&mut self, blk: u64, off: usize, data: &[u8], _buf: &mut Block) -> Result {
         if off.saturating_add(data.len()) > BLOCK_SIZE {
             return Err(ERANGE);
         }

@@ -17,8 +17,8 @@
 //! When the operation fails, the overlay is dropped: pmem was not touched.
 
 use super::format::{
-    self, AllocPolicy, Bitmap, Block, BlockIo, JournalHeader, JournalWriter, Layout, Scratch,
-    Superblock, BITMAP_BYTES, BLOCK_SIZE, JREC_HDR,
+    self, copy_bytes, AllocPolicy, Bitmap, Block, BlockIo, JournalHeader, JournalWriter, Layout,
+    Scratch, Superblock, BITMAP_BYTES, BLOCK_SIZE, JREC_HDR,
 };
 use super::ops::Ctx;
 use super::pmem_io::MountIo;
@@ -61,6 +61,9 @@ pub(crate) struct Meta {
     freed: bool,
     /// Transactions committed since mount.
     pub(crate) commits: u64,
+    /// Corruption was found: no transaction that writes commits any more (the filesystem is
+    /// read-only from then on; reads still work).
+    errored: bool,
 }
 
 impl Meta {
@@ -78,6 +81,7 @@ impl Meta {
             tmp: Some(mem::zeroed_box()?),
             freed: false,
             commits: 0,
+            errored: false,
         })
     }
 
@@ -101,6 +105,10 @@ impl Meta {
             f(&mut ctx)
         };
         match r {
+            Ok(_) if self.errored && !self.overlay.is_empty() => {
+                self.abort();
+                Err(EROFS)
+            }
             Ok(v) => {
                 if let Err(e) = self.commit(pmem) {
                     self.abort();
@@ -110,8 +118,20 @@ impl Meta {
             }
             Err(e) => {
                 self.abort();
-                if let format::Error::Corrupt(c) = &e {
-                    pr_err!("corrupt metadata: {}\n", c);
+                let corrupt = match &e {
+                    format::Error::Corrupt(c) => {
+                        pr_err!("corrupt metadata: {}\n", c);
+                        true
+                    }
+                    // Corruption met by the allocator inside `TxIo` (already reported).
+                    format::Error::Io(io) => io.to_errno() == crate::errno::euclean().to_errno(),
+                    _ => false,
+                };
+                if corrupt {
+                    if !self.errored {
+                        pr_err!("metadata corruption: no more changes are written (read-only)\n");
+                        self.errored = true;
+                    }
                 }
                 Err(super::mount::to_errno(e))
             }
@@ -327,20 +347,20 @@ impl BlockIo for TxIo<'_> {
         }
         match self.find(blk).and_then(|i| self.overlay.get(i)) {
             Some((_, b)) => {
-                buf.copy_from_slice(&b[..]);
+                copy_bytes(buf, &b[..]);
                 Ok(())
             }
             None => self.pmem.read(blk.saturating_mul(BS), &mut buf[..]),
         }
     }
 
-    fn read_bytes(&self, blk: u64, off: usize, out: &mut [u8], _buf: &mut Block) -> Result {
+    fn read_part(&self, blk: u64, off: usize, out: &mut [u8], _buf: &mut Block) -> Result {
         if blk >= self.layout.block_count || off.saturating_add(out.len()) > BLOCK_SIZE {
             return Err(ERANGE);
         }
         match self.find(blk).and_then(|i| self.overlay.get(i)) {
             Some((_, b)) => {
-                out.copy_from_slice(b.get(off..off + out.len()).ok_or(ERANGE)?);
+                copy_bytes(out, b.get(off..off + out.len()).ok_or(ERANGE)?);
                 Ok(())
             }
             None => self
@@ -355,7 +375,7 @@ impl BlockIo for TxIo<'_> {
         }
         if let Some(i) = self.find(blk) {
             if let Some((_, b)) = self.overlay.get_mut(i) {
-                b.copy_from_slice(buf);
+                copy_bytes(&mut b[..], buf);
             }
             return Ok(());
         }
@@ -363,7 +383,7 @@ impl BlockIo for TxIo<'_> {
             Some(b) => b,
             None => mem::zeroed_box()?,
         };
-        b.copy_from_slice(buf);
+        copy_bytes(&mut b[..], buf);
         self.overlay.push((blk, b), GFP_KERNEL)?;
         Ok(())
     }

@@ -61,9 +61,17 @@ pub(crate) fn get_array<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
     }
 }
 
+/// Copies `src` into the start of `dst` (as much as fits). Unlike `copy_from_slice`, it has no
+/// panic path for a length mismatch, so none is compiled into the kernel module.
+pub fn copy_bytes(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+}
+
 pub(crate) fn put_bytes(b: &mut [u8], off: usize, v: &[u8]) {
     if let Some(s) = b.get_mut(off..off.saturating_add(v.len())) {
-        s.copy_from_slice(v);
+        copy_bytes(s, v);
     }
 }
 

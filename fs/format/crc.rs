@@ -58,7 +58,7 @@ pub fn crc32c_update(crc: u32, data: &[u8]) -> u32 {
     let mut chunks = data.chunks_exact(8);
     for w in &mut chunks {
         let mut b = [0u8; 8];
-        b.copy_from_slice(w);
+        super::bytes::copy_bytes(&mut b, w);
         let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) ^ c;
         let hi = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
         c = t(7, lo)
@@ -123,13 +123,13 @@ pub fn siphash24(key: &[u8; 16], data: &[u8]) -> u64 {
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
-        w.copy_from_slice(c);
+        super::bytes::copy_bytes(&mut w, c);
         s.absorb(u64::from_le_bytes(w));
     }
     let rest = chunks.remainder();
     let mut w = [0u8; 8];
     if let Some(d) = w.get_mut(..rest.len()) {
-        d.copy_from_slice(rest);
+        super::bytes::copy_bytes(d, rest);
     }
     w[7] = data.len() as u8;
     s.absorb(u64::from_le_bytes(w));

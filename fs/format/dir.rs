@@ -130,7 +130,7 @@ impl DirEntry {
             buf.get(start..start.saturating_add(usize::from(len))),
             name.get_mut(..usize::from(len)),
         ) {
-            dst.copy_from_slice(src);
+            super::bytes::copy_bytes(dst, src);
         }
         DirEntry {
             key: get_u64(buf, o.saturating_add(E_KEY)),
@@ -431,7 +431,7 @@ fn split_leaf<I: BlockIo>(
         a.get(split..end),
         b.get_mut(NODE_HDR..NODE_HDR.saturating_add(right_bytes)),
     ) {
-        dst.copy_from_slice(src);
+        super::bytes::copy_bytes(dst, src);
     }
     set_node_count(b, n.saturating_sub(left_n));
     set_node_used(b, right_bytes);

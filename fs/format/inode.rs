@@ -216,7 +216,10 @@ impl Inode {
                     return Err(Corrupt::BadInlineSize(ino));
                 }
                 let mut a = [0u8; INLINE_DATA_MAX];
-                a.copy_from_slice(area.get(..INLINE_DATA_MAX).unwrap_or(&[0; INLINE_DATA_MAX]));
+                super::bytes::copy_bytes(
+                    &mut a,
+                    area.get(..INLINE_DATA_MAX).unwrap_or(&[0; INLINE_DATA_MAX]),
+                );
                 InodeData::Inline(a)
             }
             S_IFLNK => InodeData::Extents(ExtentRoot::decode(area, ino)?),

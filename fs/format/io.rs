@@ -29,7 +29,7 @@ pub trait BlockIo {
     /// Reads `out.len()` bytes at byte `off` of block `blk` (`off + out.len()` at most a block).
     /// The default reads the whole block into `buf`; an implementation that can read bytes in
     /// place (pmem) overrides it.
-    fn read_bytes(
+    fn read_part(
         &self,
         blk: u64,
         off: usize,
@@ -38,7 +38,7 @@ pub trait BlockIo {
     ) -> Result<(), Self::Error> {
         self.read(blk, buf)?;
         if let Some(src) = buf.get(off..off.saturating_add(out.len())) {
-            out.copy_from_slice(src);
+            super::bytes::copy_bytes(out, src);
         }
         Ok(())
     }
@@ -46,7 +46,7 @@ pub trait BlockIo {
     /// Writes `data` at byte `off` of block `blk` (`off + data.len()` at most a block). The
     /// default reads the block into `buf`, patches it and writes it back; an implementation that
     /// can store bytes in place (pmem) overrides it.
-    fn write_bytes(
+    fn write_part(
         &mut self,
         blk: u64,
         off: usize,
@@ -57,7 +57,7 @@ pub trait BlockIo {
             self.read(blk, buf)?;
         }
         if let Some(dst) = buf.get_mut(off..off.saturating_add(data.len())) {
-            dst.copy_from_slice(data);
+            super::bytes::copy_bytes(dst, data);
         }
         self.write(blk, buf)
     }

@@ -184,7 +184,7 @@ impl Log {
                 out.get_mut(done..done.saturating_add(n)),
                 blockbuf.get(off..off.saturating_add(n)),
             ) {
-                dst.copy_from_slice(src);
+                super::bytes::copy_bytes(dst, src);
             }
             done = done.saturating_add(n);
             p = p.saturating_add(n as u64);
@@ -192,7 +192,7 @@ impl Log {
         Ok(())
     }
 
-    /// Writes `data` at log position `pos` (not wrapping), with [`BlockIo::write_bytes`]
+    /// Writes `data` at log position `pos` (not wrapping), with [`BlockIo::write_part`]
     /// (`blockbuf` is its working buffer).
     fn write<I: BlockIo>(
         &self,
@@ -211,7 +211,7 @@ impl Log {
                 return Err(Error::Invalid);
             }
             let src = data.get(done..done.saturating_add(n)).unwrap_or(&[]);
-            io.write_bytes(blk, off, src, blockbuf).map_err(Error::Io)?;
+            io.write_part(blk, off, src, blockbuf).map_err(Error::Io)?;
             done = done.saturating_add(n);
             p = p.saturating_add(n as u64);
         }

@@ -33,6 +33,7 @@ pub use bitmap::{
     Bitmap, BitmapKind, BITMAP_BYTES, BITS_PER_BITMAP_BLOCK,
 };
 pub use btree::{TreeRoot, INTERNAL_CAP, MAX_TREE_DEPTH};
+pub use bytes::copy_bytes;
 pub use crc::{crc32c, crc32c_update, siphash24};
 pub use dir::{
     dir_check_name, dir_hash, dir_insert, dir_iter, dir_lookup, dir_remove, dir_tree_nodes,

@@ -414,7 +414,7 @@ impl Superblock {
     #[allow(clippy::result_unit_err)]
     pub fn set_label(&mut self, label: &[u8]) -> Result<(), ()> {
         let dst = self.label.get_mut(..label.len()).ok_or(())?;
-        dst.copy_from_slice(label);
+        super::bytes::copy_bytes(dst, label);
         if let Some(rest) = self.label.get_mut(label.len()..) {
             rest.fill(0);
         }

@@ -199,7 +199,7 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
         // Only the record is read (pmem: 256 bytes, not the block).
         let mut rec = [0u8; INODE_SIZE];
         self.io
-            .read_bytes(blk, off, &mut rec, &mut self.scratch.a)
+            .read_part(blk, off, &mut rec, &mut self.scratch.a)
             .map_err(Error::Io)?;
         Ok(Inode::decode(&rec, ino)?)
     }

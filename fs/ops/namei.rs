@@ -238,9 +238,10 @@ impl<I: BlockIo> Ctx<'_, I> {
         new.size = target.len() as u64;
         if target.len() <= INLINE_DATA_MAX {
             let mut a = [0u8; INLINE_DATA_MAX];
-            a.get_mut(..target.len())
-                .ok_or(Error::Invalid)?
-                .copy_from_slice(target);
+            super::super::format::copy_bytes(
+                a.get_mut(..target.len()).ok_or(Error::Invalid)?,
+                target,
+            );
             new.flags = INODE_FLAG_INLINE;
             new.data = InodeData::Inline(a);
         } else {
@@ -250,9 +251,10 @@ impl<I: BlockIo> Ctx<'_, I> {
             self.take_blocks(blk, 1)?;
             let b = &mut self.scratch.b;
             b.fill(0);
-            b.get_mut(..target.len())
-                .ok_or(Error::Invalid)?
-                .copy_from_slice(target);
+            super::super::format::copy_bytes(
+                b.get_mut(..target.len()).ok_or(Error::Invalid)?,
+                target,
+            );
             self.io.write(blk, &self.scratch.b).map_err(Error::Io)?;
             let mut root = ExtentRoot::new();
             let e = Extent {
@@ -280,9 +282,7 @@ impl<I: BlockIo> Ctx<'_, I> {
             return Err(Error::Invalid);
         }
         if let Some(t) = inode.inline_bytes() {
-            out.get_mut(..t.len())
-                .ok_or(Error::Invalid)?
-                .copy_from_slice(t);
+            super::super::format::copy_bytes(out.get_mut(..t.len()).ok_or(Error::Invalid)?, t);
             return Ok(t.len());
         }
         let bad = Corrupt::BadExtentRoot(inode.ino);
@@ -298,7 +298,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         self.io
             .read(e.physical, &mut self.scratch.a)
             .map_err(Error::Io)?;
-        dst.copy_from_slice(self.scratch.a.get(..len).ok_or(bad)?);
+        super::super::format::copy_bytes(dst, self.scratch.a.get(..len).ok_or(bad)?);
         Ok(len)
     }
 

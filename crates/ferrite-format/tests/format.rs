@@ -610,17 +610,27 @@ fn crc32c_matches_reference() {
         for &b in data {
             c ^= u32::from(b);
             for _ in 0..8 {
-                c = if c & 1 != 0 { (c >> 1) ^ 0x82F6_3B78 } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0x82F6_3B78
+                } else {
+                    c >> 1
+                };
             }
         }
         !c
     }
     assert_eq!(ferrite_format::crc32c(b"123456789"), 0xE306_9283);
-    let data: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     for start in 0..8 {
         for len in 0..64 {
             let d = &data[start..start + len];
-            assert_eq!(ferrite_format::crc32c(d), reference(d), "start {start} len {len}");
+            assert_eq!(
+                ferrite_format::crc32c(d),
+                reference(d),
+                "start {start} len {len}"
+            );
         }
     }
     assert_eq!(ferrite_format::crc32c(&data), reference(&data));
