@@ -148,7 +148,10 @@ impl FileSystem for Ferrite {
     fn fill_root(sb: &SuperBlock) -> Result<InodeRef> {
         let mount = sb.mount().ok_or(EINVAL)?;
         if !sb.read_only() {
-            cleanup_orphans(sb, mount)?;
+            // Orphans exist only if the filesystem was not unmounted cleanly.
+            if mount.sb.state & format::STATE_CLEAN == 0 {
+                cleanup_orphans(sb, mount)?;
+            }
             super_ops::set_clean(sb, false)?;
         }
         inode::iget(sb, mount.sb.root_ino)

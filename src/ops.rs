@@ -116,7 +116,7 @@ pub(crate) static FILE_OPS: Table<bindings::file_operations> = Table(bindings::f
     llseek: Some(llseek),
     read_iter: Some(read_iter),
     write_iter: Some(write_iter),
-    open: Some(bindings::generic_file_open),
+    open: Some(file_open),
     fsync: Some(fsync),
     fallocate: Some(fallocate),
     splice_read: Some(bindings::copy_splice_read),
@@ -458,6 +458,23 @@ unsafe extern "C" fn fiemap(
 ) -> ffi::c_int {
     // SAFETY: the VFS passes a valid inode and fiemap request.
     unsafe { bindings::iomap_fiemap(inode, info, start, len, &crate::iomap::IOMAP_OPS) }
+}
+
+/// The `open` operation of regular files.
+///
+/// # Safety
+///
+/// Called by the VFS with the inode and the file being opened.
+unsafe extern "C" fn file_open(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> ffi::c_int {
+    // SAFETY: the file is being opened and not yet visible to others. O_DIRECT is the same DAX
+    // path as any read or write, so it is accepted.
+    unsafe {
+        (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
+        bindings::generic_file_open(inode, file)
+    }
 }
 
 // -- file operations --------------------------------------------------------------------------
