@@ -190,6 +190,8 @@ pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
     }
     let old = inode.size();
     if size < old {
+        // No fault maps a block while they are freed.
+        let _inval = inode.invalidate_lock();
         inode.truncate_setsize(size);
         // The rest of the last block reads as zeroes from now on, and after a later extension.
         let tail_end = ((size + BS - 1) & !(BS - 1)).min(old.max(size));
@@ -204,8 +206,11 @@ pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
 }
 
 /// `fsync`/`fdatasync`: metadata is durable when each operation returns; data written through
-/// `write` is in pmem with non-temporal stores, which a fence makes durable.
-pub(crate) fn fsync(_file: &File, _start: i64, _end: i64, _datasync: bool) -> Result {
+/// `write` is in pmem with non-temporal stores, which a fence makes durable; data stored through
+/// mappings is flushed from the CPU caches by writeback of the dirty DAX entries.
+pub(crate) fn fsync(file: &File, start: i64, end: i64, _datasync: bool) -> Result {
+    // Stores through mappings: flush the cache lines of the dirty DAX entries (writepages).
+    file.write_and_wait(start, end)?;
     pmem::fence();
     Ok(())
 }
@@ -262,6 +267,8 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     }
     let mount = mount_of(inode.super_block())?;
     let _g = inode.lock();
+    // No fault maps a block while blocks are freed, zeroed or allocated here.
+    let _inval = inode.invalidate_lock();
     let size = inode.size();
     let ino = inode.ino();
     let first_full = (off + BS - 1) >> BLOCK_SHIFT;

@@ -21,4 +21,6 @@
 /* Constants bindgen cannot evaluate by itself become FERRITE_CONST_* and are renamed after. */
 const unsigned long FERRITE_CONST_SB_RDONLY = SB_RDONLY;
 const int FERRITE_CONST_IOCB_NOWAIT = IOCB_NOWAIT;
+const unsigned int FERRITE_CONST_VM_FAULT_NEEDDSYNC = (__force unsigned int)VM_FAULT_NEEDDSYNC;
+const unsigned int FERRITE_CONST_FOP_MMAP_SYNC = (__force unsigned int)FOP_MMAP_SYNC;
 const unsigned int FERRITE_CONST_FMODE_CAN_ODIRECT = (__force unsigned int)FMODE_CAN_ODIRECT;

@@ -13,6 +13,7 @@
 #include <linux/delayed_call.h>
 #include <linux/random.h>
 #include <linux/seq_file.h>
+#include <linux/mm.h>
 
 #include "helpers.h"
 
@@ -241,4 +242,60 @@ int ferrite_sb_init(struct super_block *sb, unsigned long magic, const void *ops
 int ferrite_finish_open_simple(struct file *file, int error)
 {
 	return finish_open_simple(file, error);
+}
+
+struct file *ferrite_vmf_file(struct vm_fault *vmf)
+{
+	return vmf->vma->vm_file;
+}
+
+int ferrite_vmf_shared_write(struct vm_fault *vmf)
+{
+	return (vmf->flags & FAULT_FLAG_WRITE) && (vmf->vma->vm_flags & VM_SHARED);
+}
+
+struct address_space *ferrite_file_mapping(struct file *file)
+{
+	return file->f_mapping;
+}
+
+void ferrite_sb_start_pagefault(struct super_block *sb)
+{
+	sb_start_pagefault(sb);
+}
+
+void ferrite_sb_end_pagefault(struct super_block *sb)
+{
+	sb_end_pagefault(sb);
+}
+
+void ferrite_invalidate_lock(struct address_space *mapping)
+{
+	filemap_invalidate_lock(mapping);
+}
+
+void ferrite_invalidate_unlock(struct address_space *mapping)
+{
+	filemap_invalidate_unlock(mapping);
+}
+
+void ferrite_invalidate_lock_shared(struct address_space *mapping)
+{
+	filemap_invalidate_lock_shared(mapping);
+}
+
+void ferrite_invalidate_unlock_shared(struct address_space *mapping)
+{
+	filemap_invalidate_unlock_shared(mapping);
+}
+
+int ferrite_dax_mmap(struct file *file, struct vm_area_struct *vma, struct dax_device *dax,
+		     const struct vm_operations_struct *ops)
+{
+	if (!daxdev_mapping_supported(vma, dax))
+		return -EOPNOTSUPP;
+	file_accessed(file);
+	vma->vm_ops = ops;
+	vm_flags_set(vma, VM_HUGEPAGE);
+	return 0;
 }

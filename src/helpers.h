@@ -114,6 +114,29 @@ void ferrite_set_delayed_kfree(struct delayed_call *done, void *buf);
 /* Sets up a new super block: magic, operations, limits, block size 4096, UUID. */
 int ferrite_sb_init(struct super_block *sb, unsigned long magic, const void *ops, long long maxbytes,
 		    unsigned int max_links, const u8 *uuid);
+struct vm_fault;
+struct vm_area_struct;
+struct vm_operations_struct;
+struct address_space;
+/* The file of a faulting VMA, and whether the fault is a write to a shared mapping. */
+struct file *ferrite_vmf_file(struct vm_fault *vmf);
+int ferrite_vmf_shared_write(struct vm_fault *vmf);
+/* file->f_mapping. */
+struct address_space *ferrite_file_mapping(struct file *file);
+/* sb_start_pagefault()/sb_end_pagefault(). */
+void ferrite_sb_start_pagefault(struct super_block *sb);
+void ferrite_sb_end_pagefault(struct super_block *sb);
+/* filemap_invalidate_lock() family. */
+void ferrite_invalidate_lock(struct address_space *mapping);
+void ferrite_invalidate_unlock(struct address_space *mapping);
+void ferrite_invalidate_lock_shared(struct address_space *mapping);
+void ferrite_invalidate_unlock_shared(struct address_space *mapping);
+/*
+ * mmap of a DAX file: refuses MAP_SYNC if the DAX device cannot honour it
+ * (daxdev_mapping_supported), updates the access time, installs the operations, sets VM_HUGEPAGE.
+ */
+int ferrite_dax_mmap(struct file *file, struct vm_area_struct *vma, struct dax_device *dax,
+		     const struct vm_operations_struct *ops);
 /* The random generation of a new inode. */
 u32 ferrite_random_u32(void);
 

@@ -119,6 +119,9 @@ pub(crate) static FILE_OPS: Table<bindings::file_operations> = Table(bindings::f
     open: Some(file_open),
     fsync: Some(fsync),
     fallocate: Some(fallocate),
+    mmap: Some(mmap),
+    get_unmapped_area: Some(bindings::thp_get_unmapped_area),
+    fop_flags: bindings::FOP_MMAP_SYNC,
     splice_read: Some(bindings::copy_splice_read),
     splice_write: Some(bindings::iter_file_splice_write),
     ..zeroed_fops()
@@ -129,6 +132,7 @@ pub(crate) static DAX_AOPS: bindings::address_space_operations = {
     // SAFETY: a table of nullable function pointers.
     let mut a: bindings::address_space_operations = unsafe { core::mem::zeroed() };
     a.dirty_folio = Some(bindings::noop_dirty_folio);
+    a.writepages = Some(writepages);
     a
 };
 
@@ -475,6 +479,39 @@ unsafe extern "C" fn file_open(
         (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
         bindings::generic_file_open(inode, file)
     }
+}
+
+/// The `mmap` operation of regular files.
+///
+/// # Safety
+///
+/// Called by the VFS with the file and the VMA being set up.
+unsafe extern "C" fn mmap(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> ffi::c_int {
+    // SAFETY: the VFS passes a valid open file.
+    let f = unsafe { File::from_raw(file) };
+    errno(crate::dax::fault::mmap(f, vma))
+}
+
+/// The `writepages` operation of DAX files: writes back (flushes the cache lines of) the dirty
+/// DAX entries of the mapping (`dax_writeback_mapping_range`), for fsync, msync and sync.
+///
+/// # Safety
+///
+/// Called by the writeback code with a valid mapping of a ferrite inode.
+unsafe extern "C" fn writepages(
+    mapping: *mut bindings::address_space,
+    wbc: *mut bindings::writeback_control,
+) -> ffi::c_int {
+    // SAFETY: the mapping's host is a live ferrite inode while its pages are written back.
+    let inode = unsafe { Inode::from_raw((*mapping).host) };
+    let Some(mount) = inode.super_block().mount() else {
+        return EIO.to_errno();
+    };
+    // SAFETY: all three valid; the DAX device lives as long as the mount.
+    unsafe { bindings::dax_writeback_mapping_range(mapping, mount.dax_ptr(), wbc) }
 }
 
 // -- file operations --------------------------------------------------------------------------

@@ -195,6 +195,29 @@ impl Inode {
     }
 }
 
+impl Inode {
+    /// Takes the mapping's `invalidate_lock` exclusively: no page fault maps a block of the file
+    /// until the guard is dropped (truncate, hole punching and zeroing free or change blocks
+    /// under it).
+    pub(crate) fn invalidate_lock(&self) -> InvalidateGuard<'_> {
+        // SAFETY: the inode is valid; `i_mapping` is set for its whole life; the guard unlocks.
+        unsafe { bindings::ferrite_invalidate_lock((*self.as_ptr()).i_mapping) };
+        InvalidateGuard { inode: self }
+    }
+}
+
+/// A held `invalidate_lock` (exclusive).
+pub(crate) struct InvalidateGuard<'a> {
+    inode: &'a Inode,
+}
+
+impl Drop for InvalidateGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the guard exists only while the lock is held.
+        unsafe { bindings::ferrite_invalidate_unlock((*self.inode.as_ptr()).i_mapping) };
+    }
+}
+
 /// A held inode lock.
 pub(crate) struct InodeGuard<'a> {
     inode: &'a Inode,
@@ -501,6 +524,15 @@ impl File {
     pub(crate) fn inode(&self) -> &Inode {
         // SAFETY: an open file pins its inode.
         unsafe { Inode::from_raw(bindings::ferrite_file_inode(self.as_ptr())) }
+    }
+
+    /// Writes back the dirty pages (DAX: the dirty entries) of byte range `start..=end` and waits
+    /// (`file_write_and_wait_range`).
+    pub(crate) fn write_and_wait(&self, start: i64, end: i64) -> Result {
+        // SAFETY: the file is valid.
+        kernel::error::to_result(unsafe {
+            bindings::file_write_and_wait_range(self.as_ptr(), start, end)
+        })
     }
 
     /// Updates the access time after a read (`file_accessed`).

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The DAX page fault paths: ferrite's `vm_operations` over the kernel's `dax_iomap_fault`.
+//!
+//! Lock order of a fault (the caller holds `mmap_lock`):
+//!
+//! 1. freeze protection (`sb_start_pagefault`), for writes to shared mappings, and the file times
+//!    (`file_update_time`);
+//! 2. the mapping's `invalidate_lock`, shared (truncate, hole punching and zeroing take it
+//!    exclusive, so blocks are never freed under a fault);
+//! 3. in `iomap_begin`, the mount's metadata lock, for the lookup or the allocation.
+//!
+//! `VM_FAULT_NEEDDSYNC` (a `MAP_SYNC` fault whose mapping needs metadata made durable) is
+//! completed with `dax_finish_sync_fault`; ferrite's metadata is durable when `iomap_begin`
+//! returns, so it does not ask for it.
+
+use crate::bindings;
+use kernel::ffi;
+
+/// The VMA operations of ferrite's DAX files.
+pub(crate) static VM_OPS: bindings::vm_operations_struct = {
+    // SAFETY: a table of nullable function pointers and a NULL name.
+    let mut v: bindings::vm_operations_struct = unsafe { core::mem::zeroed() };
+    v.fault = Some(fault);
+    v.huge_fault = Some(huge_fault);
+    v.page_mkwrite = Some(fault);
+    v.pfn_mkwrite = Some(fault);
+    v
+};
+
+/// A PTE fault (and `page_mkwrite`, `pfn_mkwrite`).
+///
+/// # Safety
+///
+/// Called by the memory manager with a valid fault on a ferrite DAX mapping.
+unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+    // SAFETY: as this function's own contract.
+    unsafe { huge_fault(vmf, 0) }
+}
+
+/// A fault of `order` (0: PTE, 9: PMD).
+///
+/// # Safety
+///
+/// Called by the memory manager with a valid fault on a ferrite DAX mapping.
+unsafe extern "C" fn huge_fault(
+    vmf: *mut bindings::vm_fault,
+    order: ffi::c_uint,
+) -> bindings::vm_fault_t {
+    // SAFETY: the fault's VMA has a file (a ferrite DAX file), which pins its inode, super block
+    // and mapping for the duration of the fault.
+    unsafe {
+        let file = bindings::ferrite_vmf_file(vmf);
+        let inode = bindings::ferrite_file_inode(file);
+        let sb = (*inode).i_sb;
+        let mapping = bindings::ferrite_file_mapping(file);
+        let write = bindings::ferrite_vmf_shared_write(vmf) != 0;
+        if write {
+            bindings::ferrite_sb_start_pagefault(sb);
+            bindings::file_update_time(file);
+        }
+        bindings::ferrite_invalidate_lock_shared(mapping);
+        let mut pfn = bindings::pfn_t::default();
+        let mut r = bindings::dax_iomap_fault(
+            vmf,
+            order,
+            &mut pfn,
+            core::ptr::null_mut(),
+            &crate::iomap::IOMAP_OPS,
+        );
+        if write && r & bindings::VM_FAULT_NEEDDSYNC != 0 {
+            r = bindings::dax_finish_sync_fault(vmf, order, pfn);
+        }
+        bindings::ferrite_invalidate_unlock_shared(mapping);
+        if write {
+            bindings::ferrite_sb_end_pagefault(sb);
+        }
+        r
+    }
+}
+
+/// `file_operations::mmap` of a DAX file: `MAP_SYNC` is accepted when the DAX device can honour
+/// it; the mapping gets the DAX fault operations and `VM_HUGEPAGE`.
+pub(crate) fn mmap(
+    file: &crate::vfs::File,
+    vma: *mut bindings::vm_area_struct,
+) -> kernel::error::Result {
+    let mount = file
+        .inode()
+        .super_block()
+        .mount()
+        .ok_or(kernel::error::code::EIO)?;
+    // SAFETY: `vma` is the mapping being set up for `file`, as `mmap` receives it; the DAX device
+    // lives as long as the mount; the operations table is static.
+    kernel::error::to_result(unsafe {
+        bindings::ferrite_dax_mmap(file.as_ptr(), vma, mount.dax_ptr(), &VM_OPS)
+    })
+}
