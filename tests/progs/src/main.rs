@@ -1,12 +1,36 @@
-//! `fstest`: small probes that ferrite's VM tests run in the guest, on ferrite and on ext4 or
-//! XFS in DAX mode, so that both can be compared line for line.
+//! `fstest`: probes that ferrite's VM tests run in the guest, on ferrite and on ext4 or XFS in
+//! DAX mode, so that both can be compared line for line.
 //!
 //! ```text
-//! fstest statx PATH     print the statx attributes of PATH, and whether it is DAX
+//! fstest statx PATH             print the statx attributes of PATH, and whether it is DAX
+//! fstest ops DIR                a fixed scenario of namespace and file operations, one line per
+//!                               step; identical output on every POSIX filesystem
+//! fstest limits DIR [--links]   the filesystem's own limits (file size, symlink length, links)
+//! fstest bigdir DIR N           N files: create, look up, readdir while deleting, unlink
+//! fstest enospc DIR             fill the filesystem, then free it: blocks, then inodes
+//! fstest crash-run DIR LOG [--seed S] [--ops N]
+//!                               metadata workload until killed, each operation logged to LOG
+//! fstest crash-check DIR LOG [--synced-only]
+//!                               after a crash: every logged operation's effect is in DIR
 //! ```
+//!
+//! Exit status: 0 when every step had the expected outcome, 1 otherwise, 2 for a usage error.
+
+mod bigdir;
+mod crash;
+mod enospc;
+mod limits;
+mod ops;
+mod report;
+mod sys;
 
 use std::ffi::CString;
+use std::path::Path;
 use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: fstest statx PATH | ops DIR | limits DIR [--links] | bigdir DIR N | enospc DIR
+       fstest crash-run DIR LOG [--seed S] [--ops N] | crash-check DIR LOG [--synced-only]";
 
 /// `STATX_ATTR_DAX` (include/uapi/linux/stat.h).
 const STATX_ATTR_DAX: u64 = 0x0020_0000;
@@ -34,27 +58,73 @@ fn statx(path: &str) -> Result<libc::statx, String> {
     Ok(unsafe { st.assume_init() })
 }
 
-fn cmd_statx(path: &str) -> Result<(), String> {
+fn cmd_statx(path: &str) -> Result<bool, String> {
     let st = statx(path)?;
     println!("attributes 0x{:x}", st.stx_attributes);
     println!("attributes_mask 0x{:x}", st.stx_attributes_mask);
     println!("dax {}", u8::from(st.stx_attributes & STATX_ATTR_DAX != 0));
-    Ok(())
+    Ok(true)
+}
+
+fn cmd_ops(dir: &str) -> Result<bool, String> {
+    let r = ops::run(Path::new(dir))?;
+    let (steps, unexpected) = r.summary();
+    eprintln!(
+        "fstest ops: {steps} steps, {} unexpected{}",
+        unexpected.len(),
+        if unexpected.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", unexpected.join(" "))
+        }
+    );
+    Ok(unexpected.is_empty())
+}
+
+fn number(s: &str) -> Result<u64, String> {
+    s.parse().map_err(|_| format!("'{s}' is not a number"))
+}
+
+/// Options after the positional arguments of the crash commands.
+fn crash_options(opts: &[&str]) -> Result<crash::Options, String> {
+    let mut o = crash::Options::default();
+    let mut it = opts.iter();
+    while let Some(&a) = it.next() {
+        let mut value = || it.next().copied().ok_or(format!("{a} needs a value"));
+        match a {
+            "--seed" => o.seed = Some(number(value()?)?),
+            "--ops" => o.ops = Some(number(value()?)?),
+            "--synced-only" => o.synced_only = true,
+            _ => return Err(format!("unknown option {a}\n{USAGE}")),
+        }
+    }
+    Ok(o)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
         ["statx", path] => cmd_statx(path),
-        _ => Err("usage: fstest statx PATH".to_string()),
+        ["ops", dir] => cmd_ops(dir),
+        ["limits", dir] => limits::run(Path::new(dir), false),
+        ["limits", dir, "--links"] => limits::run(Path::new(dir), true),
+        ["bigdir", dir, n] => number(n).and_then(|n| bigdir::run(Path::new(dir), n)),
+        ["enospc", dir] => enospc::run(Path::new(dir)),
+        ["crash-run", dir, log, opts @ ..] => {
+            crash_options(opts).and_then(|o| crash::run(Path::new(dir), Path::new(log), &o))
+        }
+        ["crash-check", dir, log, opts @ ..] => {
+            crash_options(opts).and_then(|o| crash::check(Path::new(dir), Path::new(log), &o))
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("fstest: {e}");
             ExitCode::FAILURE
