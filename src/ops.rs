@@ -104,7 +104,7 @@ impl<T> Table<T> {
 /// Directory files.
 pub(crate) static DIR_FILE_OPS: Table<bindings::file_operations> =
     Table(bindings::file_operations {
-        llseek: Some(bindings::generic_file_llseek),
+        llseek: Some(dir_llseek),
         read: Some(bindings::generic_read_dir),
         iterate_shared: Some(iterate_shared),
         fsync: Some(fsync),
@@ -462,6 +462,21 @@ unsafe extern "C" fn fiemap(
 ) -> ffi::c_int {
     // SAFETY: the VFS passes a valid inode and fiemap request.
     unsafe { bindings::iomap_fiemap(inode, info, start, len, &crate::iomap::IOMAP_OPS) }
+}
+
+/// The `llseek` operation of directories: positions are readdir cookies (63-bit hash keys), so
+/// any non-negative `loff_t` is a valid position (the file size limit does not apply).
+///
+/// # Safety
+///
+/// Called by the VFS with an open directory.
+unsafe extern "C" fn dir_llseek(
+    file: *mut bindings::file,
+    off: bindings::loff_t,
+    whence: ffi::c_int,
+) -> bindings::loff_t {
+    // SAFETY: the VFS passes a valid open file.
+    unsafe { bindings::generic_file_llseek_size(file, off, whence, i64::MAX, i64::MAX) }
 }
 
 /// The `open` operation of regular files.
