@@ -604,8 +604,11 @@ unsafe extern "C" fn llseek(
             }
             pos
         }
-        // SAFETY: the file is valid.
-        _ => return unsafe { bindings::generic_file_llseek_size(file, off, whence, max, max) },
+        _ => {
+            let eof = i64::try_from(inode.size()).unwrap_or(max);
+            // SAFETY: the file is valid; SEEK_END is relative to the file size.
+            return unsafe { bindings::generic_file_llseek_size(file, off, whence, max, eof) };
+        }
     };
     // SAFETY: the file is valid; `vfs_setpos` checks the offset against the maximum.
     unsafe { bindings::vfs_setpos(file, r, max) }
