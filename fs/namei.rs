@@ -39,13 +39,8 @@ fn new_attrs(n: &crate::vfs::NewInode, dir: &Inode, rdev: u32) -> NewInode {
         rdev,
         now: ts(dir.now()),
         // A random generation, as NFS file handles expect.
-        generation: random_u32(),
+        generation: crate::vfs::random_u32(),
     }
-}
-
-fn random_u32() -> u32 {
-    // SAFETY: `get_random_u32` may be called from any context that may sleep.
-    unsafe { bindings::ferrite_random_u32() }
 }
 
 /// create, mkdir and mknod: a new inode of `mode` named by `dentry` in `dir`.

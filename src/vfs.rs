@@ -755,6 +755,12 @@ impl IovIter {
     }
 }
 
+/// A random 32-bit number (`get_random_u32`), e.g. for inode generations.
+pub(crate) fn random_u32() -> u32 {
+    // SAFETY: `get_random_u32` may be called from any context.
+    unsafe { bindings::ferrite_random_u32() }
+}
+
 /// The wall clock in seconds since the epoch.
 pub(crate) fn real_seconds() -> i64 {
     // SAFETY: `ktime_get_real_seconds` may be called from any context.
