@@ -15,6 +15,7 @@
 //! returns, so it does not ask for it.
 
 use crate::bindings;
+use crate::stats::{Counter, Stats};
 use kernel::ffi;
 
 /// The VMA operations of ferrite's DAX files.
@@ -55,6 +56,7 @@ unsafe extern "C" fn huge_fault(
         let sb = (*inode).i_sb;
         let mapping = bindings::ferrite_file_mapping(file);
         let write = bindings::ferrite_vmf_shared_write(vmf) != 0;
+        let sync_write = write && bindings::ferrite_vmf_sync(vmf) != 0;
         if write {
             bindings::ferrite_sb_start_pagefault(sb);
             bindings::file_update_time(file);
@@ -75,7 +77,26 @@ unsafe extern "C" fn huge_fault(
         if write {
             bindings::ferrite_sb_end_pagefault(sb);
         }
+        if let Some(mount) = crate::super_block::SuperBlock::from_raw(sb).mount() {
+            count(&mount.stats, order, r, sync_write);
+        }
         r
+    }
+}
+
+/// Counts a fault of `order` that returned `r` in the mount's statistics.
+fn count(stats: &Stats, order: ffi::c_uint, r: bindings::vm_fault_t, sync_write: bool) {
+    if order == 0 {
+        stats.add(Counter::PteFaults, 1);
+    } else if order == bindings::PMD_ORDER {
+        if r & bindings::VM_FAULT_FALLBACK != 0 {
+            stats.add(Counter::PmdFallbacks, 1);
+        } else {
+            stats.add(Counter::PmdFaults, 1);
+        }
+    }
+    if sync_write {
+        stats.add(Counter::MapSyncFaults, 1);
     }
 }
 

@@ -191,7 +191,9 @@ pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
     let old = inode.size();
     if size < old {
         // No fault maps a block while they are freed.
-        let _inval = inode.invalidate_lock();
+        let inval = inode.invalidate_lock();
+        // Wait for pinned pages, then unmap, then free.
+        inval.break_layouts(size, None)?;
         inode.truncate_setsize(size);
         // The rest of the last block reads as zeroes from now on, and after a later extension.
         let tail_end = ((size + BS - 1) & !(BS - 1)).min(old.max(size));
@@ -268,7 +270,7 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     let mount = mount_of(inode.super_block())?;
     let _g = inode.lock();
     // No fault maps a block while blocks are freed, zeroed or allocated here.
-    let _inval = inode.invalidate_lock();
+    let inval = inode.invalidate_lock();
     let size = inode.size();
     let ino = inode.ino();
     let first_full = (off + BS - 1) >> BLOCK_SHIFT;
@@ -277,6 +279,8 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
         if off >= size {
             return Ok(());
         }
+        // Wait for pinned pages, then unmap, then free.
+        inval.break_layouts(off, Some(end - 1))?;
         inode.truncate_pagecache_range(off, end - 1);
         if first_full > end_full {
             zero_bytes(mount, ino, off, end)?;
@@ -287,6 +291,7 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
         return punch_blocks(mount, inode, first_full, end_full.max(first_full), None);
     }
     if mode & zero != 0 {
+        inval.break_layouts(off, Some(end - 1))?;
         inode.truncate_pagecache_range(off, end - 1);
         zero_bytes(mount, ino, off, end)?;
     }

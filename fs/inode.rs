@@ -103,6 +103,15 @@ pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
     persist_attrs(mount, inode)
 }
 
+/// The `FS_IOC_FSGETXATTR` flags of an inode: `FS_XFLAG_DAX` on regular files (every one is DAX)
+/// and on directories (the files created in them are DAX).
+pub(crate) fn xflags(inode: &Inode) -> u32 {
+    match inode.mode() & S_IFMT {
+        S_IFREG | S_IFDIR => bindings::FS_XFLAG_DAX,
+        _ => 0,
+    }
+}
+
 /// `getattr`: the VFS attributes plus the birth time.
 pub(crate) fn getattr(idmap: &Idmap, inode: &Inode, stat: &Kstat, mask: u32) -> Result {
     stat.fill(idmap, mask, inode);

@@ -17,6 +17,7 @@ use crate::dax::device::DaxDevice;
 use crate::fs_context::{DaxMode, FsContext, MountOption};
 use crate::fs_type::FileSystem;
 use crate::pmem::Pmem;
+use crate::stats::Stats;
 use crate::super_block::SuperBlock;
 use crate::vfs::InodeRef;
 use format::{Superblock, MAX_FILE_SIZE};
@@ -47,6 +48,8 @@ pub(crate) struct Mount {
     pub(crate) sb: Superblock,
     /// Unknown read-only-compatible features: never writable.
     force_ro: bool,
+    /// The counters in `/sys/fs/ferrite/<device>/stats`.
+    pub(crate) stats: Stats,
     /// The metadata lock: every metadata read and transaction runs under it.
     #[pin]
     meta: Mutex<Meta>,
@@ -133,12 +136,14 @@ impl FileSystem for Ferrite {
             }
         );
         let meta = Meta::new(loaded.sb, loaded.journal)?;
+        let stats = Stats::new(sb.id())?;
         KBox::pin_init(
             try_pin_init!(Mount {
                 pmem,
                 dax,
                 sb: loaded.sb,
                 force_ro: loaded.force_ro,
+                stats,
                 meta <- new_mutex!(meta, "ferrite::Mount::meta"),
             }),
             GFP_KERNEL,

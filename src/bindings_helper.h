@@ -5,6 +5,7 @@
  */
 #include <linux/dax.h>
 #include <linux/falloc.h>
+#include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
@@ -24,3 +25,6 @@ const int FERRITE_CONST_IOCB_NOWAIT = IOCB_NOWAIT;
 const unsigned int FERRITE_CONST_VM_FAULT_NEEDDSYNC = (__force unsigned int)VM_FAULT_NEEDDSYNC;
 const unsigned int FERRITE_CONST_FOP_MMAP_SYNC = (__force unsigned int)FOP_MMAP_SYNC;
 const unsigned int FERRITE_CONST_FMODE_CAN_ODIRECT = (__force unsigned int)FMODE_CAN_ODIRECT;
+const unsigned int FERRITE_CONST_VM_FAULT_FALLBACK = (__force unsigned int)VM_FAULT_FALLBACK;
+const unsigned int FERRITE_CONST_VM_FAULT_ERROR = (__force unsigned int)VM_FAULT_ERROR;
+const unsigned int FERRITE_CONST_PMD_ORDER = PMD_ORDER;

@@ -18,6 +18,7 @@ mod mem;
 mod ops;
 #[allow(dead_code)]
 mod pmem;
+mod stats;
 #[allow(dead_code)]
 mod super_block;
 #[allow(dead_code)]
@@ -44,15 +45,21 @@ module! {
 /// The `ferrite` filesystem type, in static memory as lockdep requires.
 static FERRITE_TYPE: fs_type::FsTypeSlot = fs_type::FsTypeSlot::new();
 
+/// Dropped in field order: the filesystem type is unregistered before `/sys/fs/ferrite` goes.
 struct FerriteModule {
     _fs: fs_type::Registration,
+    _sysfs: stats::SysfsRoot,
 }
 
 impl kernel::Module for FerriteModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let sysfs = stats::SysfsRoot::new()?;
         let fs = fs_type::Registration::new::<fs::Ferrite>(&FERRITE_TYPE, module)?;
         pr_info!("filesystem type registered\n");
-        Ok(FerriteModule { _fs: fs })
+        Ok(FerriteModule {
+            _fs: fs,
+            _sysfs: sysfs,
+        })
     }
 }
 

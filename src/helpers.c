@@ -14,6 +14,7 @@
 #include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/mm.h>
+#include <linux/wait_bit.h>
 
 #include "helpers.h"
 
@@ -298,4 +299,34 @@ int ferrite_dax_mmap(struct file *file, struct vm_area_struct *vma, struct dax_d
 	vma->vm_ops = ops;
 	vm_flags_set(vma, VM_HUGEPAGE);
 	return 0;
+}
+
+int ferrite_vmf_sync(struct vm_fault *vmf)
+{
+	return !!(vmf->vma->vm_flags & VM_SYNC);
+}
+
+/* Lets the holder of a pinned DAX page run while ferrite_break_layouts() waits for it. */
+static void ferrite_wait_dax_page(struct inode *inode)
+{
+	filemap_invalidate_unlock(inode->i_mapping);
+	schedule();
+	filemap_invalidate_lock(inode->i_mapping);
+}
+
+int ferrite_break_layouts(struct inode *inode, long long start, long long end)
+{
+	struct page *page;
+	int error;
+
+	lockdep_assert_held_write(&inode->i_mapping->invalidate_lock);
+	do {
+		page = dax_layout_busy_page_range(inode->i_mapping, start, end);
+		if (!page)
+			return 0;
+		/* The last reference but the mapping's own is dropped: wake_up_var(&_refcount). */
+		error = ___wait_var_event(&page->_refcount, atomic_read(&page->_refcount) == 1,
+					  TASK_INTERRUPTIBLE, 0, 0, ferrite_wait_dax_page(inode));
+	} while (error == 0);
+	return error;
 }

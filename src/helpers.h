@@ -139,5 +139,41 @@ int ferrite_dax_mmap(struct file *file, struct vm_area_struct *vma, struct dax_d
 		     const struct vm_operations_struct *ops);
 /* The random generation of a new inode. */
 u32 ferrite_random_u32(void);
+/* Whether the faulting VMA is a MAP_SYNC mapping (VM_SYNC). */
+int ferrite_vmf_sync(struct vm_fault *vmf);
+/*
+ * Breaks the DAX layouts of byte range start..=end (end -1: to the end of the file): waits until
+ * no page of the range is pinned (by get_user_pages: direct I/O, vmsplice, RDMA). The caller holds
+ * the mapping's invalidate_lock exclusive; it is dropped while waiting. 0 or -ERESTARTSYS.
+ */
+int ferrite_break_layouts(struct inode *inode, long long start, long long end);
+
+/* Per-mount statistics (src/stats.c): /sys/fs/ferrite/<device>/stats. */
+enum ferrite_stat {
+	FERRITE_STAT_PTE_FAULTS,
+	FERRITE_STAT_PMD_FAULTS,
+	FERRITE_STAT_PMD_FALLBACKS,
+	FERRITE_STAT_MAP_SYNC_FAULTS,
+	FERRITE_STAT_WRITEBACK_ENTRIES,
+	FERRITE_STAT_WRITEBACK_BYTES,
+	FERRITE_STAT_NR,
+};
+struct ferrite_stats;
+/* Creates and removes /sys/fs/ferrite (module load and unload). */
+int ferrite_sysfs_init(void);
+void ferrite_sysfs_exit(void);
+/* Creates /sys/fs/ferrite/<name> with its counters; 0 or a negative errno. */
+int ferrite_stats_create(const char *name, struct ferrite_stats **out);
+/* Removes it from sysfs and drops the mount's reference. */
+void ferrite_stats_destroy(struct ferrite_stats *s);
+/* Adds n to counter which (enum ferrite_stat). */
+void ferrite_stats_add(struct ferrite_stats *s, unsigned int which, u64 n);
+struct writeback_control;
+/*
+ * dax_writeback_mapping_range(), counting in *entries and *bytes the dirty DAX entries it flushes
+ * (those tagged dirty in the range when it starts, for WB_SYNC_ALL writeback; 0 otherwise).
+ */
+int ferrite_dax_writeback(struct address_space *mapping, struct dax_device *dax,
+			  struct writeback_control *wbc, u64 *entries, u64 *bytes);
 
 #endif

@@ -11,6 +11,7 @@
 
 use crate::bindings;
 use crate::fs;
+use crate::stats::Counter;
 use crate::vfs::{Dentry, DirContext, File, Iattr, Idmap, Inode, IovIter, Kiocb, Kstat, Kstatfs};
 use kernel::c_str;
 use kernel::ffi;
@@ -49,6 +50,7 @@ pub(crate) static DIR_INODE_OPS: bindings::inode_operations = bindings::inode_op
     tmpfile: Some(tmpfile),
     setattr: Some(setattr),
     getattr: Some(getattr),
+    fileattr_get: Some(fileattr_get),
     ..zeroed_iops()
 };
 
@@ -57,6 +59,7 @@ pub(crate) static FILE_INODE_OPS: bindings::inode_operations = bindings::inode_o
     setattr: Some(setattr),
     getattr: Some(getattr),
     fiemap: Some(fiemap),
+    fileattr_get: Some(fileattr_get),
     ..zeroed_iops()
 };
 
@@ -393,6 +396,24 @@ unsafe extern "C" fn setattr(
     errno(r)
 }
 
+/// The `fileattr_get` operation (`FS_IOC_GETFLAGS`, `FS_IOC_FSGETXATTR`).
+///
+/// # Safety
+///
+/// Called by the VFS with a positive dentry and a zeroed `fileattr` to fill.
+unsafe extern "C" fn fileattr_get(
+    dentry: *mut bindings::dentry,
+    fa: *mut bindings::fileattr,
+) -> ffi::c_int {
+    // SAFETY: as this function's contract.
+    let Some(inode) = (unsafe { Dentry::from_raw(dentry) }).inode() else {
+        return ENOENT.to_errno();
+    };
+    // SAFETY: `fa` is valid for writing; `fileattr_fill_xflags` sets the flags from the xflags.
+    unsafe { bindings::fileattr_fill_xflags(fa, fs::inode::xflags(inode)) };
+    0
+}
+
 /// The `getattr` operation.
 ///
 /// # Safety
@@ -525,8 +546,14 @@ unsafe extern "C" fn writepages(
     let Some(mount) = inode.super_block().mount() else {
         return EIO.to_errno();
     };
+    let (mut entries, mut bytes) = (0, 0);
     // SAFETY: all three valid; the DAX device lives as long as the mount.
-    unsafe { bindings::dax_writeback_mapping_range(mapping, mount.dax_ptr(), wbc) }
+    let r = unsafe {
+        bindings::ferrite_dax_writeback(mapping, mount.dax_ptr(), wbc, &mut entries, &mut bytes)
+    };
+    mount.stats.add(Counter::WritebackEntries, entries);
+    mount.stats.add(Counter::WritebackBytes, bytes);
+    r
 }
 
 // -- file operations --------------------------------------------------------------------------

@@ -211,6 +211,21 @@ pub(crate) struct InvalidateGuard<'a> {
     inode: &'a Inode,
 }
 
+impl InvalidateGuard<'_> {
+    /// Breaks the DAX layouts of byte range `start..=end` (`None`: to the end of the file): waits
+    /// until no page there is pinned by `get_user_pages` (direct I/O, vmsplice, RDMA), so that
+    /// its blocks may be freed. The lock is dropped while waiting and held again on return.
+    /// `ERESTARTSYS` if a signal interrupts the wait.
+    pub(crate) fn break_layouts(&self, start: u64, end: Option<u64>) -> Result {
+        let s = i64::try_from(start).unwrap_or(i64::MAX);
+        let e = end.map_or(i64::MAX, |e| i64::try_from(e).unwrap_or(i64::MAX));
+        // SAFETY: the inode is valid and the guard holds its `invalidate_lock` exclusive.
+        kernel::error::to_result(unsafe {
+            bindings::ferrite_break_layouts(self.inode.as_ptr(), s, e)
+        })
+    }
+}
+
 impl Drop for InvalidateGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: the guard exists only while the lock is held.
