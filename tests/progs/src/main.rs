@@ -12,6 +12,8 @@
 //!                               metadata workload until killed, each operation logged to LOG
 //! fstest crash-check DIR LOG [--synced-only]
 //!                               after a crash: every logged operation's effect is in DIR
+//! fstest mmap basic|race|dirty|pmd|sync-run|sync-check ...
+//!                               DAX mmap probes (see mmap.rs)
 //! ```
 //!
 //! Exit status: 0 when every step had the expected outcome, 1 otherwise, 2 for a usage error.
@@ -20,6 +22,7 @@ mod bigdir;
 mod crash;
 mod enospc;
 mod limits;
+mod mmap;
 mod ops;
 mod report;
 mod sys;
@@ -30,7 +33,11 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: fstest statx PATH | ops DIR | limits DIR [--links] | bigdir DIR N | enospc DIR
-       fstest crash-run DIR LOG [--seed S] [--ops N] | crash-check DIR LOG [--synced-only]";
+       fstest crash-run DIR LOG [--seed S] [--ops N] | crash-check DIR LOG [--synced-only]
+       fstest mmap basic DIR | mmap race DIR [--secs N]
+       fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH]
+       fstest mmap pmd FILE --size BYTES [--stats PATH] [--min-share P]
+       fstest mmap sync-run FILE --pages N [--msync] | mmap sync-check FILE --min M [--pages N]";
 
 /// `STATX_ATTR_DAX` (include/uapi/linux/stat.h).
 const STATX_ATTR_DAX: u64 = 0x0020_0000;
@@ -101,6 +108,54 @@ fn crash_options(opts: &[&str]) -> Result<crash::Options, String> {
     Ok(o)
 }
 
+/// A size with an optional K, M or G suffix (binary units).
+fn size(s: &str) -> Result<u64, String> {
+    let (n, shift) = match s.as_bytes().last() {
+        Some(b'K') => (&s[..s.len() - 1], 10),
+        Some(b'M') => (&s[..s.len() - 1], 20),
+        Some(b'G') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    number(n)?
+        .checked_mul(1 << shift)
+        .ok_or(format!("'{s}' is too large"))
+}
+
+/// Options of the `mmap` commands.
+fn mmap_options(opts: &[&str]) -> Result<mmap::Opts, String> {
+    let mut o = mmap::Opts::default();
+    let mut it = opts.iter();
+    while let Some(&a) = it.next() {
+        let mut value = || it.next().copied().ok_or(format!("{a} needs a value"));
+        match a {
+            "--size" => o.size = Some(size(value()?)?),
+            "--pages" => o.pages = Some(number(value()?)?),
+            "--secs" => o.secs = Some(number(value()?)?),
+            "--stats" => o.stats = Some(value()?.to_string()),
+            "--min-share" => o.min_share = Some(number(value()?)?),
+            "--min" => o.min = Some(number(value()?)?),
+            "--pte" => o.pte = true,
+            "--msync" => o.msync = true,
+            _ => return Err(format!("unknown option {a}\n{USAGE}")),
+        }
+    }
+    Ok(o)
+}
+
+fn cmd_mmap(cmd: &str, path: &str, opts: &[&str]) -> Result<bool, String> {
+    let o = mmap_options(opts)?;
+    let p = Path::new(path);
+    match cmd {
+        "basic" => mmap::basic(p),
+        "race" => mmap::race(p, o.secs.unwrap_or(5)),
+        "dirty" => mmap::dirty(p, &o),
+        "pmd" => mmap::pmd(p, &o),
+        "sync-run" => mmap::sync_run(p, &o),
+        "sync-check" => mmap::sync_check(p, &o),
+        _ => Err(format!("unknown mmap command {cmd}\n{USAGE}")),
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -114,6 +169,7 @@ fn main() -> ExitCode {
         ["crash-run", dir, log, opts @ ..] => {
             crash_options(opts).and_then(|o| crash::run(Path::new(dir), Path::new(log), &o))
         }
+        ["mmap", cmd, path, opts @ ..] => cmd_mmap(cmd, path, opts),
         ["crash-check", dir, log, opts @ ..] => {
             crash_options(opts).and_then(|o| crash::check(Path::new(dir), Path::new(log), &o))
         }
