@@ -37,7 +37,8 @@ const USAGE: &str =
        fstest mmap basic DIR | mmap race DIR [--secs N]
        fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH]
        fstest mmap pmd FILE --size BYTES [--stats PATH] [--min-share P]
-       fstest mmap sync-run FILE --pages N [--msync] | mmap sync-check FILE --min M [--pages N]";
+       fstest mmap sync-run FILE --pages N [--msync] | mmap sync-check FILE --min M [--pages N]
+       fstest mmap bench FILE --size BYTES";
 
 /// `STATX_ATTR_DAX` (include/uapi/linux/stat.h).
 const STATX_ATTR_DAX: u64 = 0x0020_0000;
@@ -152,6 +153,7 @@ fn cmd_mmap(cmd: &str, path: &str, opts: &[&str]) -> Result<bool, String> {
         "pmd" => mmap::pmd(p, &o),
         "sync-run" => mmap::sync_run(p, &o),
         "sync-check" => mmap::sync_check(p, &o),
+        "bench" => mmap::bench(p, &o),
         _ => Err(format!("unknown mmap command {cmd}\n{USAGE}")),
     }
 }

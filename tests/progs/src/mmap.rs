@@ -18,6 +18,9 @@
 //! fstest mmap sync-check FILE --min M [--pages N]
 //!                               after the crash: the first M pages (at least) are whole, the
 //!                               rest whole or zero, and the size is N pages
+//! fstest mmap bench FILE --size BYTES
+//!                               the DAX mmap figures of `make bench` (fault rates, store and
+//!                               msync rate, fsync times)
 //! ```
 
 use crate::sys::{self, Errno, Res};
@@ -886,4 +889,81 @@ pub fn sync_check(path: &Path, o: &Opts) -> Result<bool, String> {
         println!("sync-check: ok");
     }
     Ok(ok)
+}
+
+/// Dirties `k` distinct pseudo-random pages of `m` (of `npages` pages); returns fsync's time.
+fn dirty_and_fsync(f: &File, m: &Map, npages: usize, k: usize, seed: usize) -> Result<f64, String> {
+    for i in 0..k {
+        let page = (seed + i * 7919) % npages;
+        m.wr64(page * PAGE, (seed + i) as u64);
+    }
+    let t = Instant::now();
+    f.sync_data().map_err(|e| format!("fdatasync: {e}"))?;
+    Ok(t.elapsed().as_secs_f64() * 1e6)
+}
+
+/// `fstest mmap bench FILE --size BYTES`: the DAX mmap figures of `make bench`, as
+/// `name value unit` lines: page faults per second over a fresh sparse mapping (PTE, with
+/// MADV_NOHUGEPAGE, and PMD, one fault per 2 MiB), 4 KiB random stores each followed by
+/// msync(MS_SYNC) per second, and fsync time after dirtying 1, 64 and 4096 pages (median of 5).
+pub fn bench(path: &Path, o: &Opts) -> Result<bool, String> {
+    let size = o.size.unwrap_or(1 << 30) as usize;
+    if size < HUGE || !size.is_multiple_of(HUGE) {
+        return Err("--size must be a multiple of 2 MiB".into());
+    }
+    let npages = size / PAGE;
+    for pte in [true, false] {
+        let f = create(path)?;
+        f.set_len(size as u64).map_err(|e| e.to_string())?;
+        let m = Map::shared(&f, size).map_err(e2s)?;
+        if pte {
+            m.madvise(libc::MADV_NOHUGEPAGE).map_err(e2s)?;
+        }
+        let step = if pte { PAGE } else { HUGE };
+        let t = Instant::now();
+        for off in (0..size).step_by(step) {
+            m.wr(off, 1);
+        }
+        let secs = t.elapsed().as_secs_f64().max(1e-9);
+        let name = if pte { "fault_pte" } else { "fault_pmd" };
+        println!("{name} {:.0} fault/s", (size / step) as f64 / secs);
+        drop(m);
+        drop(f);
+        std::fs::remove_file(path).map_err(|e| e.to_string())?;
+    }
+    let f = create(path)?;
+    sys::fallocate(&f, 0, 0, size as i64).map_err(|e| format!("fallocate: {e}"))?;
+    let m = Map::shared(&f, size).map_err(e2s)?;
+    // Fault everything in first, so that the figures below are of stores and flushes.
+    for off in (0..size).step_by(PAGE) {
+        m.wr(off, 0);
+    }
+    f.sync_data().map_err(|e| e.to_string())?;
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < Duration::from_secs(2) {
+        let page = rng.below(npages as u64) as usize;
+        for w in 0..PAGE / 8 {
+            m.wr64(page * PAGE + w * 8, n);
+        }
+        m.msync(page * PAGE, PAGE, libc::MS_SYNC).map_err(e2s)?;
+        n += 1;
+    }
+    println!(
+        "store_msync {:.0} op/s",
+        n as f64 / t.elapsed().as_secs_f64()
+    );
+    for k in [1, 64, 4096] {
+        let mut times = Vec::new();
+        for run in 0..5 {
+            times.push(dirty_and_fsync(&f, &m, npages, k.min(npages), run * 101)?);
+        }
+        times.sort_by(f64::total_cmp);
+        println!("fsync_{k} {:.0} us", times[2]);
+    }
+    drop(m);
+    drop(f);
+    std::fs::remove_file(path).map_err(|e| e.to_string())?;
+    Ok(true)
 }
