@@ -36,8 +36,9 @@ const USAGE: &str =
        fstest crash-run DIR LOG [--seed S] [--ops N] | crash-check DIR LOG [--synced-only]
        fstest mmap basic DIR | mmap race DIR [--secs N]
        fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH]
-       fstest mmap pmd FILE --size BYTES [--stats PATH] [--min-share P]
-       fstest mmap sync-run FILE --pages N [--msync] | mmap sync-check FILE --min M [--pages N]
+       fstest mmap pmd FILE --size BYTES [--stats PATH] [--min-share P] [--fallocate] [--sync]
+       fstest mmap sync-run FILE --pages N [--msync] [--pte]
+       fstest mmap sync-check FILE --min M [--pages N]
        fstest mmap bench FILE --size BYTES";
 
 /// `STATX_ATTR_DAX` (include/uapi/linux/stat.h).
@@ -137,6 +138,8 @@ fn mmap_options(opts: &[&str]) -> Result<mmap::Opts, String> {
             "--min" => o.min = Some(number(value()?)?),
             "--pte" => o.pte = true,
             "--msync" => o.msync = true,
+            "--fallocate" => o.fallocate = true,
+            "--sync" => o.sync = true,
             _ => return Err(format!("unknown option {a}\n{USAGE}")),
         }
     }

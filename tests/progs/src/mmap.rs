@@ -9,12 +9,14 @@
 //! fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH]
 //!                               dirty K pages of an allocated file, time fsync; with --stats,
 //!                               fsync must flush exactly K DAX entries
-//! fstest mmap pmd FILE --size BYTES [--stats PATH] [--min-share P]
-//!                               write faults over a sparse file, one per 2 MiB; with --stats, the
-//!                               share of PMD faults must be at least P% (default 100)
-//! fstest mmap sync-run FILE --pages N [--msync]
+//! fstest mmap pmd FILE --size BYTES [--stats PATH] [--min-share P] [--fallocate] [--sync]
+//!                               write faults over a sparse (or fallocated) file, one per 2 MiB,
+//!                               through a shared (or MAP_SYNC) mapping; with --stats, the share
+//!                               of PMD faults must be at least P% (default 100)
+//! fstest mmap sync-run FILE --pages N [--msync] [--pte]
 //!                               crash workload: page after page stored through a MAP_SYNC
-//!                               mapping (or msync'd after each page), progress on stdout
+//!                               mapping (or msync'd after each page), progress on stdout; with
+//!                               --pte, in PTE faults only (MADV_NOHUGEPAGE)
 //! fstest mmap sync-check FILE --min M [--pages N]
 //!                               after the crash: the first M pages (at least) are whole, the
 //!                               rest whole or zero, and the size is N pages
@@ -651,6 +653,8 @@ pub struct Opts {
     pub stats: Option<String>,
     pub min_share: Option<u64>,
     pub msync: bool,
+    pub fallocate: bool,
+    pub sync: bool,
     pub min: Option<u64>,
     pub secs: Option<u64>,
 }
@@ -735,8 +739,23 @@ pub fn pmd(path: &Path, o: &Opts) -> Result<bool, String> {
         return Err("--size must be a multiple of 2 MiB".into());
     }
     let f = create(path)?;
-    f.set_len(size as u64).map_err(|e| e.to_string())?;
-    let m = Map::shared(&f, size).map_err(e2s)?;
+    if o.fallocate {
+        sys::fallocate(&f, 0, 0, size as i64).map_err(|e| format!("fallocate: {e}"))?;
+    } else {
+        f.set_len(size as u64).map_err(|e| e.to_string())?;
+    }
+    f.sync_all().map_err(|e| e.to_string())?;
+    let m = if o.sync {
+        Map::new(
+            &f,
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            MAP_SHARED_VALIDATE | MAP_SYNC,
+        )
+    } else {
+        Map::shared(&f, size)
+    }
+    .map_err(e2s)?;
     let s0 = stats(o.stats.as_deref())?;
     let t = Instant::now();
     for r in 0..size / HUGE {
@@ -757,8 +776,14 @@ pub fn pmd(path: &Path, o: &Opts) -> Result<bool, String> {
         let pmd = delta(&s0, &s1, "pmd_faults");
         let fb = delta(&s0, &s1, "pmd_fallbacks");
         let pte = delta(&s0, &s1, "pte_faults");
+        let sync = delta(&s0, &s1, "map_sync_faults");
         let share = 100 * pmd / n;
         println!("pmd_faults {pmd}\npmd_fallbacks {fb}\npte_faults {pte}\npmd_share {share}%");
+        println!("map_sync_faults {sync}");
+        if o.sync && sync != pmd + fb + pte {
+            println!("pmd: {sync} MAP_SYNC faults counted of {}", pmd + fb + pte);
+            ok = false;
+        }
         let min = o.min_share.unwrap_or(100);
         if share < min || pmd > n {
             println!("pmd: PMD share {share}% is below {min}%");
@@ -801,6 +826,9 @@ pub fn sync_run(path: &Path, o: &Opts) -> Result<bool, String> {
         )
     }
     .map_err(|e| format!("mmap: {e}"))?;
+    if o.pte {
+        m.madvise(libc::MADV_NOHUGEPAGE).map_err(e2s)?;
+    }
     let mut out = std::io::stdout();
     for i in 0..n {
         let base = i as usize * PAGE;
