@@ -4,8 +4,9 @@
 //! fstest mmap basic DIR         shared and private mappings, one line per check; the same output
 //!                               on every DAX filesystem (ext4 -o dax is the oracle)
 //! fstest mmap race DIR [--secs N]
-//!                               faulting processes against truncate, hole punching and block
-//!                               reuse: never another file's data, only SIGBUS past EOF
+//!                               faulting threads (in two processes) against truncate, hole
+//!                               punching and block reuse: never another file's data, only SIGBUS
+//!                               past EOF
 //! fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH]
 //!                               dirty K pages of an allocated file, time fsync; with --stats,
 //!                               fsync must flush exactly K DAX entries
@@ -32,6 +33,7 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const PAGE: usize = 4096;
@@ -45,6 +47,10 @@ struct Map {
     ptr: *mut u8,
     len: usize,
 }
+
+// SAFETY: the mapping stays valid until drop; the threads of `race_worker` share it through
+// `Map::word` (atomic accesses) only.
+unsafe impl Sync for Map {}
 
 impl Map {
     /// Maps `len` bytes of `f` at a 2 MiB-aligned address.
@@ -127,16 +133,18 @@ impl Map {
         unsafe { self.ptr.add(off).write_volatile(v) }
     }
 
-    fn rd64(&self, off: usize) -> u64 {
-        assert!(off + 8 <= self.len && off.is_multiple_of(8));
-        // SAFETY: in bounds and aligned (the mapping is page-aligned).
-        unsafe { self.ptr.add(off).cast::<u64>().read_volatile() }
-    }
-
     fn wr64(&self, off: usize, v: u64) {
         assert!(off + 8 <= self.len && off.is_multiple_of(8));
-        // SAFETY: as for `rd64`.
+        // SAFETY: in bounds and aligned (the mapping is page-aligned).
         unsafe { self.ptr.add(off).cast::<u64>().write_volatile(v) }
+    }
+
+    /// The word at `off`, for loads and stores shared between threads.
+    fn word(&self, off: usize) -> &AtomicU64 {
+        assert!(off + 8 <= self.len && off.is_multiple_of(8));
+        // SAFETY: in bounds and aligned, valid while `self` lives; threads that share the mapping
+        // reach shared words only through this atomic view.
+        unsafe { AtomicU64::from_ptr(self.ptr.add(off).cast::<u64>()) }
     }
 
     fn wr_bytes(&self, off: usize, data: &[u8]) {
@@ -511,7 +519,12 @@ fn fill(f: &File, tag: u64, from: usize, to: usize) -> Result<(), String> {
         .map_err(|e| format!("pwrite: {e}"))
 }
 
-/// A worker of `race`: loads and stores over file A until `deadline`; exit 3 on foreign data.
+/// Faulting threads in each race worker process: they share one mapping and its page tables.
+const RACE_THREADS: u64 = 3;
+
+/// A worker process of `race`: `RACE_THREADS` threads loading and storing through one shared
+/// mapping of file A until `deadline`. Its exit status is the worst of theirs (3: foreign data);
+/// a SIGBUS in any thread ends it.
 fn race_worker(path: &Path, seed: u64, deadline: Instant) -> i32 {
     let Ok(f) = OpenOptions::new().read(true).write(true).open(path) else {
         return 4;
@@ -519,17 +532,33 @@ fn race_worker(path: &Path, seed: u64, deadline: Instant) -> i32 {
     let Ok(m) = Map::shared(&f, RACE_SIZE) else {
         return 4;
     };
+    let m = &m;
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..RACE_THREADS)
+            .map(|t| s.spawn(move || race_thread(m, seed * RACE_THREADS + t, deadline)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|h| h.join().unwrap_or(5))
+            .max()
+            .unwrap_or(0)
+    })
+}
+
+/// One faulting thread: every word it loads is a hole's zero or file a's own pattern.
+fn race_thread(m: &Map, seed: u64, deadline: Instant) -> i32 {
     let mut rng = Rng(seed | 1);
     while Instant::now() < deadline {
         for _ in 0..1000 {
             let off = rng.below((RACE_SIZE / 8) as u64) as usize * 8;
-            let v = m.rd64(off);
+            let w = m.word(off);
+            let v = w.load(Ordering::Relaxed);
             if v != 0 && v != word_of(0xA, off) {
                 println!("race: worker saw {v:#x} at offset {off:#x}");
                 return 3;
             }
             if rng.next().is_multiple_of(4) {
-                m.wr64(off, word_of(0xA, off));
+                w.store(word_of(0xA, off), Ordering::Relaxed);
             }
         }
     }
