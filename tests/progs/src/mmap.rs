@@ -111,6 +111,16 @@ impl Map {
         Map::new(f, len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED)
     }
 
+    /// A `MAP_SHARED_VALIDATE | MAP_SYNC` mapping: refused where the filesystem cannot honour it.
+    fn shared_sync(f: &File, len: usize) -> Res<Map> {
+        Map::new(
+            f,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            MAP_SHARED_VALIDATE | MAP_SYNC,
+        )
+    }
+
     fn private(f: &File, len: usize) -> Res<Map> {
         Map::new(
             f,
@@ -431,12 +441,7 @@ pub fn basic(dir: &Path) -> Result<bool, String> {
     drop(m);
 
     // MAP_SYNC.
-    let r = Map::new(
-        &f,
-        4 << 20,
-        libc::PROT_READ | libc::PROT_WRITE,
-        MAP_SHARED_VALIDATE | MAP_SYNC,
-    );
+    let r = Map::shared_sync(&f, 4 << 20);
     o.show(
         "mmap MAP_SHARED_VALIDATE|MAP_SYNC",
         r.as_ref().map_or_else(|e| e2s(*e), |_| "0".into()),
@@ -775,12 +780,7 @@ pub fn pmd(path: &Path, o: &Opts) -> Result<bool, String> {
     }
     f.sync_all().map_err(|e| e.to_string())?;
     let m = if o.sync {
-        Map::new(
-            &f,
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            MAP_SHARED_VALIDATE | MAP_SYNC,
-        )
+        Map::shared_sync(&f, size)
     } else {
         Map::shared(&f, size)
     }
@@ -847,12 +847,7 @@ pub fn sync_run(path: &Path, o: &Opts) -> Result<bool, String> {
     let m = if o.msync {
         Map::shared(&f, len)
     } else {
-        Map::new(
-            &f,
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            MAP_SHARED_VALIDATE | MAP_SYNC,
-        )
+        Map::shared_sync(&f, len)
     }
     .map_err(|e| format!("mmap: {e}"))?;
     if o.pte {
