@@ -24,22 +24,45 @@ pub(crate) static VM_OPS: bindings::vm_operations_struct = {
     let mut v: bindings::vm_operations_struct = unsafe { core::mem::zeroed() };
     v.fault = Some(fault);
     v.huge_fault = Some(huge_fault);
-    v.page_mkwrite = Some(fault);
-    v.pfn_mkwrite = Some(fault);
+    v.page_mkwrite = Some(mkwrite);
+    v.pfn_mkwrite = Some(mkwrite);
     v
 };
 
-/// A PTE fault (and `page_mkwrite`, `pfn_mkwrite`).
+/// What a fault handler was asked for, for the counters: each outcome is counted once.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// A fault on a page not mapped yet (`fault`, `huge_fault` of order 0).
+    Pte,
+    /// A PMD fault (`huge_fault` of order 9).
+    Pmd,
+    /// A write fault on a page mapped read-only (`page_mkwrite`, `pfn_mkwrite`).
+    Mkwrite,
+}
+
+/// A PTE fault.
 ///
 /// # Safety
 ///
 /// Called by the memory manager with a valid fault on a ferrite DAX mapping.
 unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
     // SAFETY: as this function's own contract.
-    unsafe { huge_fault(vmf, 0) }
+    unsafe { dax_fault(vmf, 0, Kind::Pte) }
 }
 
-/// A fault of `order` (0: PTE, 9: PMD).
+/// `page_mkwrite` and `pfn_mkwrite`: a write to a page mapped read-only.
+///
+/// # Safety
+///
+/// Called by the memory manager with a valid fault on a ferrite DAX mapping.
+unsafe extern "C" fn mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+    // SAFETY: as this function's own contract.
+    unsafe { dax_fault(vmf, 0, Kind::Mkwrite) }
+}
+
+/// A fault of `order`. The memory manager also tries PUD (1 GiB) faults wherever a DAX mapping
+/// has no page directory yet; ferrite maps no PUDs, so those fall back at once, before any lock
+/// is taken or anything is counted.
 ///
 /// # Safety
 ///
@@ -47,6 +70,26 @@ unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t
 unsafe extern "C" fn huge_fault(
     vmf: *mut bindings::vm_fault,
     order: ffi::c_uint,
+) -> bindings::vm_fault_t {
+    match order {
+        // SAFETY: as this function's own contract.
+        0 => unsafe { dax_fault(vmf, 0, Kind::Pte) },
+        // SAFETY: as this function's own contract.
+        bindings::PMD_ORDER => unsafe { dax_fault(vmf, order, Kind::Pmd) },
+        _ => bindings::VM_FAULT_FALLBACK,
+    }
+}
+
+/// A fault of `order` (0: PTE, 9: PMD) through the kernel's `dax_iomap_fault`.
+///
+/// # Safety
+///
+/// Called by the memory manager with a valid fault on a ferrite DAX mapping; `order` is 0 or
+/// `PMD_ORDER`.
+unsafe fn dax_fault(
+    vmf: *mut bindings::vm_fault,
+    order: ffi::c_uint,
+    kind: Kind,
 ) -> bindings::vm_fault_t {
     // SAFETY: the fault's VMA has a file (a ferrite DAX file), which pins its inode, super block
     // and mapping for the duration of the fault.
@@ -78,23 +121,33 @@ unsafe extern "C" fn huge_fault(
             bindings::ferrite_sb_end_pagefault(sb);
         }
         if let Some(mount) = crate::super_block::SuperBlock::from_raw(sb).mount() {
-            count(&mount.stats, order, r, sync_write);
+            count(&mount.stats, kind, r, sync_write);
         }
         r
     }
 }
 
-/// Counts a fault of `order` that returned `r` in the mount's statistics.
-fn count(stats: &Stats, order: ffi::c_uint, r: bindings::vm_fault_t, sync_write: bool) {
-    if order == 0 {
-        stats.add(Counter::PteFaults, 1);
-    } else if order == bindings::PMD_ORDER {
-        if r & bindings::VM_FAULT_FALLBACK != 0 {
+/// Counts the outcome `r` of a fault of `kind`: a fault that mapped (a page, a PMD, or write
+/// access) is counted by its kind, and once more as a `MAP_SYNC` fault if it was a write through
+/// a `MAP_SYNC` mapping; a PMD fault that fell back is counted as a fallback only (the PTE faults
+/// that follow count themselves); a fault that failed or is to be retried is not counted.
+fn count(stats: &Stats, kind: Kind, r: bindings::vm_fault_t, sync_write: bool) {
+    let not_done =
+        bindings::VM_FAULT_ERROR | bindings::VM_FAULT_FALLBACK | bindings::VM_FAULT_RETRY;
+    if r & not_done != 0 {
+        if kind == Kind::Pmd && r & bindings::VM_FAULT_FALLBACK != 0 {
             stats.add(Counter::PmdFallbacks, 1);
-        } else {
-            stats.add(Counter::PmdFaults, 1);
         }
+        return;
     }
+    stats.add(
+        match kind {
+            Kind::Pte => Counter::PteFaults,
+            Kind::Pmd => Counter::PmdFaults,
+            Kind::Mkwrite => Counter::MkwriteFaults,
+        },
+        1,
+    );
     if sync_write {
         stats.add(Counter::MapSyncFaults, 1);
     }

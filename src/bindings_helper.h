@@ -27,4 +27,5 @@ const unsigned int FERRITE_CONST_FOP_MMAP_SYNC = (__force unsigned int)FOP_MMAP_
 const unsigned int FERRITE_CONST_FMODE_CAN_ODIRECT = (__force unsigned int)FMODE_CAN_ODIRECT;
 const unsigned int FERRITE_CONST_VM_FAULT_FALLBACK = (__force unsigned int)VM_FAULT_FALLBACK;
 const unsigned int FERRITE_CONST_VM_FAULT_ERROR = (__force unsigned int)VM_FAULT_ERROR;
+const unsigned int FERRITE_CONST_VM_FAULT_RETRY = (__force unsigned int)VM_FAULT_RETRY;
 const unsigned int FERRITE_CONST_PMD_ORDER = PMD_ORDER;

@@ -153,9 +153,8 @@ enum ferrite_stat {
 	FERRITE_STAT_PTE_FAULTS,
 	FERRITE_STAT_PMD_FAULTS,
 	FERRITE_STAT_PMD_FALLBACKS,
+	FERRITE_STAT_MKWRITE_FAULTS,
 	FERRITE_STAT_MAP_SYNC_FAULTS,
-	FERRITE_STAT_WRITEBACK_ENTRIES,
-	FERRITE_STAT_WRITEBACK_BYTES,
 	FERRITE_STAT_NR,
 };
 struct ferrite_stats;
@@ -168,12 +167,5 @@ int ferrite_stats_create(const char *name, struct ferrite_stats **out);
 void ferrite_stats_destroy(struct ferrite_stats *s);
 /* Adds n to counter which (enum ferrite_stat). */
 void ferrite_stats_add(struct ferrite_stats *s, unsigned int which, u64 n);
-struct writeback_control;
-/*
- * dax_writeback_mapping_range(), counting in *entries and *bytes the dirty DAX entries it flushes
- * (those tagged dirty in the range when it starts, for WB_SYNC_ALL writeback; 0 otherwise).
- */
-int ferrite_dax_writeback(struct address_space *mapping, struct dax_device *dax,
-			  struct writeback_control *wbc, u64 *entries, u64 *bytes);
 
 #endif

@@ -11,7 +11,6 @@
 
 use crate::bindings;
 use crate::fs;
-use crate::stats::Counter;
 use crate::vfs::{Dentry, DirContext, File, Iattr, Idmap, Inode, IovIter, Kiocb, Kstat, Kstatfs};
 use kernel::c_str;
 use kernel::ffi;
@@ -546,14 +545,8 @@ unsafe extern "C" fn writepages(
     let Some(mount) = inode.super_block().mount() else {
         return EIO.to_errno();
     };
-    let (mut entries, mut bytes) = (0, 0);
     // SAFETY: all three valid; the DAX device lives as long as the mount.
-    let r = unsafe {
-        bindings::ferrite_dax_writeback(mapping, mount.dax_ptr(), wbc, &mut entries, &mut bytes)
-    };
-    mount.stats.add(Counter::WritebackEntries, entries);
-    mount.stats.add(Counter::WritebackBytes, bytes);
-    r
+    unsafe { bindings::dax_writeback_mapping_range(mapping, mount.dax_ptr(), wbc) }
 }
 
 // -- file operations --------------------------------------------------------------------------

@@ -13,10 +13,6 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/fs.h>
-#include <linux/xarray.h>
-#include <linux/pagemap.h>
-#include <linux/dax.h>
-#include <linux/writeback.h>
 
 #include "helpers.h"
 
@@ -33,9 +29,8 @@ static const char *const ferrite_stat_names[FERRITE_STAT_NR] = {
 	[FERRITE_STAT_PTE_FAULTS] = "pte_faults",
 	[FERRITE_STAT_PMD_FAULTS] = "pmd_faults",
 	[FERRITE_STAT_PMD_FALLBACKS] = "pmd_fallbacks",
+	[FERRITE_STAT_MKWRITE_FAULTS] = "mkwrite_faults",
 	[FERRITE_STAT_MAP_SYNC_FAULTS] = "map_sync_faults",
-	[FERRITE_STAT_WRITEBACK_ENTRIES] = "writeback_entries",
-	[FERRITE_STAT_WRITEBACK_BYTES] = "writeback_bytes",
 };
 
 /* /sys/fs/ferrite, present while the module is loaded. */
@@ -129,48 +124,4 @@ void ferrite_stats_add(struct ferrite_stats *s, unsigned int which, u64 n)
 {
 	if (which < FERRITE_STAT_NR)
 		this_cpu_add(s->cpu->c[which], n);
-}
-
-/* Counts the DAX entries tagged dirty in byte range start..=end, and the bytes they cover. */
-static void ferrite_dax_dirty_range(struct address_space *mapping, loff_t start, loff_t end,
-				    u64 *entries, u64 *bytes)
-{
-	XA_STATE(xas, &mapping->i_pages, start >> PAGE_SHIFT);
-	pgoff_t last = end >> PAGE_SHIFT;
-	unsigned int scanned = 0;
-	void *entry;
-
-	*entries = 0;
-	*bytes = 0;
-	rcu_read_lock();
-	xas_for_each_marked(&xas, entry, last, PAGECACHE_TAG_DIRTY) {
-		if (xas_retry(&xas, entry) || !xa_is_value(entry))
-			continue;
-		*entries += 1;
-		*bytes += PAGE_SIZE << xas_get_order(&xas);
-		if (++scanned % 4096)
-			continue;
-		xas_pause(&xas);
-		rcu_read_unlock();
-		cond_resched();
-		rcu_read_lock();
-	}
-	rcu_read_unlock();
-}
-
-int ferrite_dax_writeback(struct address_space *mapping, struct dax_device *dax,
-			  struct writeback_control *wbc, u64 *entries, u64 *bytes)
-{
-	int err;
-
-	*entries = 0;
-	*bytes = 0;
-	if (wbc->sync_mode == WB_SYNC_ALL && !mapping_empty(mapping))
-		ferrite_dax_dirty_range(mapping, wbc->range_start, wbc->range_end, entries, bytes);
-	err = dax_writeback_mapping_range(mapping, dax, wbc);
-	if (err) {
-		*entries = 0;
-		*bytes = 0;
-	}
-	return err;
 }

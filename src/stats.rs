@@ -13,18 +13,17 @@ use kernel::str::CStr;
 #[derive(Clone, Copy)]
 #[repr(u32)]
 pub(crate) enum Counter {
-    /// PTE (4 KiB) faults, including `page_mkwrite` and `pfn_mkwrite`.
+    /// PTE (4 KiB) faults that mapped a page.
     PteFaults = bindings::ferrite_stat_FERRITE_STAT_PTE_FAULTS,
     /// PMD (2 MiB) faults that mapped a PMD.
     PmdFaults = bindings::ferrite_stat_FERRITE_STAT_PMD_FAULTS,
     /// PMD faults that fell back to PTE faults.
     PmdFallbacks = bindings::ferrite_stat_FERRITE_STAT_PMD_FALLBACKS,
-    /// Write faults on `MAP_SYNC` mappings.
+    /// Write faults on a read-only mapped page (`page_mkwrite`, `pfn_mkwrite`) that made it
+    /// writable.
+    MkwriteFaults = bindings::ferrite_stat_FERRITE_STAT_MKWRITE_FAULTS,
+    /// Write faults of the three kinds above, on `MAP_SYNC` mappings, that mapped.
     MapSyncFaults = bindings::ferrite_stat_FERRITE_STAT_MAP_SYNC_FAULTS,
-    /// Dirty DAX entries whose cache lines writeback flushed.
-    WritebackEntries = bindings::ferrite_stat_FERRITE_STAT_WRITEBACK_ENTRIES,
-    /// The bytes those entries cover.
-    WritebackBytes = bindings::ferrite_stat_FERRITE_STAT_WRITEBACK_BYTES,
 }
 
 /// `/sys/fs/ferrite`, present while the module is loaded (created before the filesystem type is

@@ -847,9 +847,13 @@ pub fn check(dir: &Path, log: &Path, o: &Options) -> Result<bool, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(format!("{}: {e}", log.display())),
     };
+    // A log without its header line means the workload never started: nothing could be
+    // checked, and a check that saw nothing must not pass.
     let Some(p) = parse_log(&text).map_err(|e| format!("{}: {e}", log.display()))? else {
-        println!("crash-check: nothing logged (the workload had not started): nothing to check");
-        return Ok(true);
+        return Err(format!(
+            "{}: no complete header line: the workload had not started, nothing to check",
+            log.display()
+        ));
     };
     let mut model = Model::new();
     for (seq, _, op) in &p.done {
@@ -939,6 +943,20 @@ mod tests {
             .unwrap();
         assert_eq!(p.done.len(), 1);
         assert!(p.in_flight.is_none());
+    }
+
+    #[test]
+    fn a_log_without_a_header_is_nothing_to_check() {
+        assert!(parse_log("").unwrap().is_none());
+        assert!(parse_log("fstest-crash-log 1 seed=5").unwrap().is_none());
+        assert!(parse_log("I 1 ret create ret/f0\nD 1\n").is_err());
+        let dir = std::env::temp_dir().join(format!("fstest-crash-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        std::fs::write(&log, "").unwrap();
+        assert!(check(&dir, &log, &Options::default()).is_err());
+        assert!(check(&dir, &dir.join("missing"), &Options::default()).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! `fstest limits DIR [--links]`: limits that legitimately differ between filesystems (largest
 //! file, longest symlink, block size; with `--links`, the most hard links a file can have, which
 //! takes 130,000 operations), printed for the record rather than compared: `fstest ops` stays
-//! clear of them.
+//! clear of them. What holds whatever the limits are is checked, and a line that breaks it is
+//! marked `(expected ...)` and fails the run: the size limit is found and exceeds 4 GiB, a
+//! one-byte write succeeds exactly below it and fails with `EFBIG` at and above it, names may be
+//! 255 bytes, a 4095-byte symlink target is accepted and a 4096-byte one is refused with
+//! `ENAMETOOLONG`, and the link probe either finds the limit or runs out of room without an error.
 
-use crate::report::outcome;
+use crate::report::Report;
 use crate::sys::{self, Errno, Res};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -61,23 +65,32 @@ pub fn run(dir: &Path, links: bool) -> Result<bool, String> {
     let b = dir.join("limits");
     std::fs::create_dir(&b).map_err(|e| format!("mkdir {}: {e}", b.display()))?;
     let err = |e: Errno| format!("{}: {e}", b.display());
+    let mut r = Report::default();
     let st = sys::fstatfs(&std::fs::File::open(&b).map_err(|e| err(e.into()))?).map_err(err)?;
     println!("statfs-bsize: {}", st.f_bsize);
-    println!("statfs-namelen: {}", st.f_namelen);
+    r.value("statfs-namelen", st.f_namelen, 255);
 
     let p = b.join("big");
     let f = sys::open(&p, libc::O_CREAT | libc::O_RDWR, 0o644).map_err(err)?;
     println!("st-blksize: {}", sys::fstat(&f).map_err(err)?.st_blksize);
-    match max_file_size(&f) {
-        Ok(n) if n.abs_diff(16 * TIB) < TIB => {
-            println!(
-                "max-file-size: {n} (16 TiB {:+})",
-                n as i128 - (16 * TIB) as i128
-            )
+    let max = match max_file_size(&f) {
+        Ok(n) => {
+            if n.abs_diff(16 * TIB) < TIB {
+                println!(
+                    "max-file-size: {n} (16 TiB {:+})",
+                    n as i128 - (16 * TIB) as i128
+                );
+            } else {
+                println!("max-file-size: {n}");
+            }
+            r.yes("max-file-size-above-4g", n > 4 << 30);
+            Some(n)
         }
-        Ok(n) => println!("max-file-size: {n}"),
-        Err(e) => println!("max-file-size: {e}"),
-    }
+        Err(e) => {
+            r.value("max-file-size", e, "a size");
+            None
+        }
+    };
     for (name, off) in [
         ("16t-4097", 16 * TIB - 4097),
         ("16t-4096", 16 * TIB - 4096),
@@ -85,17 +98,22 @@ pub fn run(dir: &Path, links: bool) -> Result<bool, String> {
         ("16t", 16 * TIB),
         ("64t", 64 * TIB),
     ] {
-        let r = f.write_all_at(b"x", off).map_err(Errno::from);
-        println!("write-1-byte-at-{name}: {}", outcome(&r));
+        let res = f.write_all_at(b"x", off).map_err(Errno::from);
+        let want = match max {
+            Some(m) if off < m => "ok",
+            Some(_) => "EFBIG",
+            None => "ok or EFBIG, by the size limit",
+        };
+        r.step(&format!("write-1-byte-at-{name}"), res, want);
         f.set_len(0).map_err(|e| err(e.into()))?;
     }
     drop(f);
     std::fs::remove_file(&p).map_err(|e| err(e.into()))?;
 
-    for len in [4095, 4096] {
+    for (len, want) in [(4095, "ok"), (4096, "ENAMETOOLONG")] {
         let q = b.join(format!("sym{len}"));
-        let r = std::os::unix::fs::symlink("s".repeat(len), &q).map_err(Errno::from);
-        println!("symlink-target-{len}: {}", outcome(&r));
+        let res = std::os::unix::fs::symlink("s".repeat(len), &q).map_err(Errno::from);
+        r.step(&format!("symlink-target-{len}"), res, want);
         let _ = std::fs::remove_file(&q);
     }
 
@@ -104,7 +122,7 @@ pub fn run(dir: &Path, links: bool) -> Result<bool, String> {
         match max_links(&b) {
             Ok(Some(n)) => println!("max-links: {n}"),
             Ok(None) => println!("max-links: at least {LINK_PROBE_MAX}"),
-            Err(e) => println!("max-links: {e}"),
+            Err(e) => r.value("max-links", e, "a count"),
         }
         eprintln!(
             "fstest limits: link probe took {:.1}s",
@@ -112,5 +130,13 @@ pub fn run(dir: &Path, links: bool) -> Result<bool, String> {
         );
     }
     std::fs::remove_dir(&b).map_err(|e| err(e.into()))?;
-    Ok(true)
+    let (steps, unexpected) = r.summary();
+    if !unexpected.is_empty() {
+        eprintln!(
+            "fstest limits: {} of {steps} checks unexpected: {}",
+            unexpected.len(),
+            unexpected.join(", ")
+        );
+    }
+    Ok(unexpected.is_empty())
 }

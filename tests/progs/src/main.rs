@@ -14,6 +14,9 @@
 //!                               after a crash: every logged operation's effect is in DIR
 //! fstest mmap basic|race|dirty|pmd|sync-run|sync-check ...
 //!                               DAX mmap probes (see mmap.rs)
+//! fstest writeback-check TRACEFS INO --pages N
+//!                               the kernel's DAX writeback of inode INO in the trace buffer
+//!                               covered pages 0..N, each exactly once (see trace.rs)
 //! ```
 //!
 //! Exit status: 0 when every step had the expected outcome, 1 otherwise, 2 for a usage error.
@@ -26,6 +29,7 @@ mod mmap;
 mod ops;
 mod report;
 mod sys;
+mod trace;
 
 use std::ffi::CString;
 use std::path::Path;
@@ -35,11 +39,12 @@ const USAGE: &str =
     "usage: fstest statx PATH | ops DIR | limits DIR [--links] | bigdir DIR N | enospc DIR
        fstest crash-run DIR LOG [--seed S] [--ops N] | crash-check DIR LOG [--synced-only]
        fstest mmap basic DIR | mmap race DIR [--secs N]
-       fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH]
+       fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH] [--trace TRACEFS]
        fstest mmap pmd FILE --size BYTES [--stats PATH] [--min-share P] [--fallocate] [--sync]
        fstest mmap sync-run FILE --pages N [--msync] [--pte]
        fstest mmap sync-check FILE --min M [--pages N]
-       fstest mmap bench FILE --size BYTES";
+       fstest mmap bench FILE --size BYTES
+       fstest writeback-check TRACEFS INO --pages N";
 
 /// `STATX_ATTR_DAX` (include/uapi/linux/stat.h).
 const STATX_ATTR_DAX: u64 = 0x0020_0000;
@@ -134,6 +139,7 @@ fn mmap_options(opts: &[&str]) -> Result<mmap::Opts, String> {
             "--pages" => o.pages = Some(number(value()?)?),
             "--secs" => o.secs = Some(number(value()?)?),
             "--stats" => o.stats = Some(value()?.to_string()),
+            "--trace" => o.trace = Some(value()?.to_string()),
             "--min-share" => o.min_share = Some(number(value()?)?),
             "--min" => o.min = Some(number(value()?)?),
             "--pte" => o.pte = true,
@@ -175,6 +181,8 @@ fn main() -> ExitCode {
             crash_options(opts).and_then(|o| crash::run(Path::new(dir), Path::new(log), &o))
         }
         ["mmap", cmd, path, opts @ ..] => cmd_mmap(cmd, path, opts),
+        ["writeback-check", tracefs, ino, "--pages", n] => number(ino)
+            .and_then(|ino| number(n).and_then(|n| trace::check(Path::new(tracefs), ino, n))),
         ["crash-check", dir, log, opts @ ..] => {
             crash_options(opts).and_then(|o| crash::check(Path::new(dir), Path::new(log), &o))
         }

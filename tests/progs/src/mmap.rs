@@ -7,9 +7,11 @@
 //!                               faulting threads (in two processes) against truncate, hole
 //!                               punching and block reuse: never another file's data, only SIGBUS
 //!                               past EOF
-//! fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH]
+//! fstest mmap dirty FILE --size BYTES --pages K [--pte] [--stats PATH] [--trace TRACEFS]
 //!                               dirty K pages of an allocated file, time fsync; with --stats,
-//!                               fsync must flush exactly K DAX entries
+//!                               the stores must be K PMD (with --pte: PTE) faults; with
+//!                               --trace, the kernel's DAX writeback must have flushed exactly
+//!                               one entry for each page stored to, and nothing else
 //! fstest mmap pmd FILE --size BYTES [--stats PATH] [--min-share P] [--fallocate] [--sync]
 //!                               write faults over a sparse (or fallocated) file, one per 2 MiB,
 //!                               through a shared (or MAP_SYNC) mapping; with --stats, the share
@@ -27,7 +29,8 @@
 //! ```
 
 use crate::sys::{self, Errno, Res};
-use std::collections::HashMap;
+use crate::trace::Trace;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -605,14 +608,13 @@ pub fn race(dir: &Path, secs: u64) -> Result<bool, String> {
                 a.set_len(RACE_SIZE as u64).map_err(|e| e.to_string())?;
                 fill(&a, 0xA, 0, RACE_SIZE)?;
             }
-            2 => {
-                let _ = sys::fallocate(
-                    &a,
-                    libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-                    r as i64,
-                    len as i64,
-                );
-            }
+            2 => sys::fallocate(
+                &a,
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                r as i64,
+                len as i64,
+            )
+            .map_err(|e| format!("punch hole {r:#x}+{len:#x}: {e}"))?,
             3 => {
                 let end = (r + len).min(RACE_SIZE);
                 let cur = sys::fstat(&a).map_err(e2s)?.st_size as usize;
@@ -691,6 +693,7 @@ pub struct Opts {
     pub sync: bool,
     pub min: Option<u64>,
     pub secs: Option<u64>,
+    pub trace: Option<String>,
 }
 
 pub fn dirty(path: &Path, o: &Opts) -> Result<bool, String> {
@@ -700,6 +703,11 @@ pub fn dirty(path: &Path, o: &Opts) -> Result<bool, String> {
     if !size.is_multiple_of(HUGE) || k == 0 || (!o.pte && k > regions) || k > size / PAGE {
         return Err(format!("bad size {size} or page count {k}"));
     }
+    let trace = o
+        .trace
+        .as_deref()
+        .map(|d| Trace::open(Path::new(d)))
+        .transpose()?;
     let f = create(path)?;
     sys::fallocate(&f, 0, 0, size as i64).map_err(|e| format!("fallocate: {e}"))?;
     f.sync_all().map_err(|e| e.to_string())?;
@@ -709,48 +717,72 @@ pub fn dirty(path: &Path, o: &Opts) -> Result<bool, String> {
     }
     f.sync_all().map_err(|e| e.to_string())?;
     let s0 = stats(o.stats.as_deref())?;
+    if let Some(t) = &trace {
+        t.clear()?;
+    }
     let npages = size / PAGE;
-    for i in 0..k {
-        let page = if o.pte {
+    // The k pages: distinct, in distinct 2 MiB regions unless --pte.
+    let page_of = |i: usize| {
+        if o.pte {
             (i * 7919) % npages
         } else {
             ((i * 37) % regions) * (HUGE / PAGE) + (i * 13) % (HUGE / PAGE)
-        };
-        m.wr64(page * PAGE + 8, i as u64 + 1);
+        }
+    };
+    for i in 0..k {
+        m.wr64(page_of(i) * PAGE + 8, i as u64 + 1);
     }
     let s1 = stats(o.stats.as_deref())?;
     let t = Instant::now();
     f.sync_data().map_err(|e| format!("fdatasync: {e}"))?;
     let us = t.elapsed().as_micros();
-    let s2 = stats(o.stats.as_deref())?;
     println!("fsync_us {us}");
     let mut ok = true;
+    let unit = if o.pte { PAGE } else { HUGE } as u64;
     if o.stats.is_some() {
         let pmd = delta(&s0, &s1, "pmd_faults");
         let pte = delta(&s0, &s1, "pte_faults");
-        let entries = delta(&s1, &s2, "writeback_entries");
-        let bytes = delta(&s1, &s2, "writeback_bytes");
-        println!("faults pte {pte} pmd {pmd}; fsync flushed {entries} entries, {bytes} bytes");
-        let unit = if o.pte { PAGE } else { HUGE } as u64;
-        if !o.pte && pmd != k as u64 {
-            println!("dirty: expected {k} PMD faults, saw {pmd} (and {pte} PTE faults)");
+        println!("faults pte {pte} pmd {pmd}");
+        if !o.pte && (pmd != k as u64 || pte != 0) {
+            println!("dirty: expected {k} PMD faults and no PTE faults, saw {pmd} and {pte}");
             ok = false;
         }
-        if o.pte && pmd != 0 {
-            println!("dirty: expected no PMD faults with MADV_NOHUGEPAGE, saw {pmd}");
+        if o.pte && (pmd != 0 || pte != k as u64) {
+            println!("dirty: expected {k} PTE faults and no PMD faults with MADV_NOHUGEPAGE, saw {pte} and {pmd}");
             ok = false;
         }
-        if entries != k as u64 || bytes != k as u64 * unit {
-            println!("dirty: expected {k} entries, {} bytes", k as u64 * unit);
+    }
+    if let Some(t) = &trace {
+        // What the kernel wrote back, from the stores on: exactly one entry of `unit` bytes for
+        // each page stored to, and nothing else of this file.
+        let ino = sys::fstat(&f).map_err(e2s)?.st_ino;
+        let w = t.writeback(ino)?;
+        let unit_pages = unit / PAGE as u64;
+        let want: BTreeSet<u64> = (0..k)
+            .map(|i| page_of(i) as u64 / unit_pages * unit_pages)
+            .collect();
+        let got: BTreeSet<u64> = w.entries.iter().map(|e| e.0).collect();
+        println!(
+            "fsync wrote back {} entries, {} bytes (dax_writeback_one)",
+            w.entries.len(),
+            w.pages() * PAGE as u64
+        );
+        if w.entries.len() != k || got != want || w.entries.iter().any(|e| e.1 != unit_pages) {
+            println!(
+                "dirty: expected {k} entries of {unit} bytes, one at each page stored to; \
+                 {} of them written back, {} other entries",
+                want.intersection(&got).count(),
+                w.entries.len() - w.entries.iter().filter(|e| want.contains(&e.0)).count()
+            );
+            ok = false;
+        }
+        if w.ranges == 0 {
+            println!("dirty: no dax_writeback_range for the file");
             ok = false;
         }
     }
     for i in 0..k.min(64) {
-        let page = if o.pte {
-            (i * 7919) % npages
-        } else {
-            ((i * 37) % regions) * (HUGE / PAGE) + (i * 13) % (HUGE / PAGE)
-        };
+        let page = page_of(i);
         let v = u64::from_le_bytes(
             pread(&f, (page * PAGE + 8) as u64, 8)?
                 .try_into()
@@ -805,12 +837,19 @@ pub fn pmd(path: &Path, o: &Opts) -> Result<bool, String> {
         let pmd = delta(&s0, &s1, "pmd_faults");
         let fb = delta(&s0, &s1, "pmd_fallbacks");
         let pte = delta(&s0, &s1, "pte_faults");
+        let mkwrite = delta(&s0, &s1, "mkwrite_faults");
         let sync = delta(&s0, &s1, "map_sync_faults");
         let share = 100 * pmd / n;
         println!("pmd_faults {pmd}\npmd_fallbacks {fb}\npte_faults {pte}\npmd_share {share}%");
-        println!("map_sync_faults {sync}");
-        if o.sync && sync != pmd + fb + pte {
-            println!("pmd: {sync} MAP_SYNC faults counted of {}", pmd + fb + pte);
+        println!("mkwrite_faults {mkwrite}\nmap_sync_faults {sync}");
+        // Every write fault that mapped was a MAP_SYNC one; fallbacks mapped nothing.
+        let mapped = pmd + pte + mkwrite;
+        if o.sync && sync != mapped {
+            println!("pmd: {sync} MAP_SYNC faults counted, {mapped} write faults mapped");
+            ok = false;
+        }
+        if !o.sync && sync != 0 {
+            println!("pmd: {sync} MAP_SYNC faults counted without MAP_SYNC");
             ok = false;
         }
         let min = o.min_share.unwrap_or(100);
@@ -863,7 +902,7 @@ pub fn sync_run(path: &Path, o: &Opts) -> Result<bool, String> {
         if o.msync {
             m.msync(base, PAGE, libc::MS_SYNC).map_err(e2s)?;
         }
-        if (i + 1) % 256 == 0 || i + 1 == n {
+        if i == 0 || (i + 1) % 256 == 0 || i + 1 == n {
             writeln!(out, "written {}", i + 1).map_err(|e| e.to_string())?;
             out.flush().map_err(|e| e.to_string())?;
         }
