@@ -7,6 +7,12 @@ KO=$FERRITE_ROOT/ferrite.ko
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "# $*"; }
 
+# full_size FULL QUICK: FULL under make check-full (run-tests --full), QUICK under make check, for
+# a test whose slow part keeps testing the same thing at a smaller size.
+full_size() {
+  if [ "${FERRITE_TEST_FULL:-0}" = 1 ]; then echo "$1"; else echo "$2"; fi
+}
+
 # assert_eq EXPECTED ACTUAL WHAT
 assert_eq() {
   [ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
