@@ -730,13 +730,28 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
         let is_dir = inode.kind() == S_IFDIR;
         if ino != ROOT_INO && r == 0 {
             if inode.nlink == 0 && !is_dir {
-                ck.problem(
-                    format!(
-                        "inode {ino}: unlinked {} was not freed (orphan)",
-                        type_name(inode.mode)
-                    ),
-                    true,
-                );
+                // After an unclean unmount an orphan is a state the filesystem allows (a crash
+                // between the unlink of a file's last link and the freeing of its inode, or while
+                // it was open): the next read-write mount frees it. A clean filesystem has none.
+                if sb.state & STATE_CLEAN == 0 {
+                    ck.rep.notes.push(format!(
+                        "inode {ino}: unlinked {}, an orphan of the unclean unmount: {}",
+                        type_name(inode.mode),
+                        if ck.repair {
+                            "freed"
+                        } else {
+                            "the next read-write mount frees it"
+                        }
+                    ));
+                } else {
+                    ck.problem(
+                        format!(
+                            "inode {ino}: unlinked {} was not freed (orphan)",
+                            type_name(inode.mode)
+                        ),
+                        true,
+                    );
+                }
                 freed_orphans.push(ino);
             } else {
                 ck.problem(

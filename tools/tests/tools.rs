@@ -463,6 +463,52 @@ fn fsck_repairs_counts() {
     );
 }
 
+/// After an unclean unmount an orphan (a crash between the unlink of a file's last link and the
+/// freeing of its inode) is a state the next mount repairs: fsck -n notes it and exits 0, fsck -y
+/// frees it. (On a clean filesystem it is a problem: the "orphan" case of `fsck_repairs_counts`.)
+#[test]
+fn fsck_accepts_orphans_after_an_unclean_unmount() {
+    let t = Tmp::new("orphan-unclean");
+    let (img, _) = populated(&t, "img");
+    with_fs(&img, |fs| {
+        let d = fs.mkdir(ROOT_INO, "tmp").unwrap();
+        let f = fs.create_file(d, "gone", 4).unwrap();
+        let mut i = fs.inode(f).unwrap();
+        i.nlink = 0;
+        fs.write_inode(&i).unwrap();
+        let mut di = fs.inode(d).unwrap();
+        let InodeData::Dir(mut r) = di.data else {
+            panic!()
+        };
+        let seed = fs.sb.hash_seed;
+        dir_remove(&mut fs.img, d, &seed, &mut r, b"gone", &mut fs.scratch).unwrap();
+        di.data = InodeData::Dir(r);
+        di.blocks = 0;
+        fs.write_inode(&di).unwrap();
+        fs.finish().unwrap();
+        // As a crash leaves it: the clean flag off (both superblocks).
+        fs.sb.state &= !STATE_CLEAN;
+        fs.sb.encode(&mut fs.scratch.a);
+        let b = fs.scratch.a;
+        fs.img.write(0, &b).unwrap();
+        fs.img.write(fs.sb.layout.backup_sb, &b).unwrap();
+    });
+    let before = std::fs::read(&img).unwrap();
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 0, "fsck -n exit\n{s}");
+    assert!(s.contains("an orphan of the unclean unmount"), "{s}");
+    assert!(std::fs::read(&img).unwrap() == before, "fsck -n wrote");
+    let (c, s) = fsck(&img, "-y");
+    assert!(c == 0 || c == 1, "fsck -y exit {c}\n{s}");
+    assert!(s.contains("freed"), "{s}");
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 0, "{s}");
+    assert!(
+        !s.contains("an orphan of the"),
+        "the orphan is still there after fsck -y:\n{s}"
+    );
+}
+
 #[test]
 fn fsck_reports_what_it_cannot_repair() {
     planted(
