@@ -357,6 +357,26 @@ fn fsck_repairs_block_bitmap() {
     );
 }
 
+/// Plants an unlinked file that is still allocated (as a crash leaves one that was open, or whose
+/// last link was just removed), on a filesystem left clean.
+fn plant_orphan(fs: &mut Fs) {
+    let d = fs.mkdir(ROOT_INO, "tmp").unwrap();
+    let f = fs.create_file(d, "gone", 4).unwrap();
+    let mut i = fs.inode(f).unwrap();
+    i.nlink = 0;
+    fs.write_inode(&i).unwrap();
+    let mut di = fs.inode(d).unwrap();
+    let InodeData::Dir(mut r) = di.data else {
+        panic!()
+    };
+    let seed = fs.sb.hash_seed;
+    dir_remove(&mut fs.img, d, &seed, &mut r, b"gone", &mut fs.scratch).unwrap();
+    di.data = InodeData::Dir(r);
+    di.blocks = 0;
+    fs.write_inode(&di).unwrap();
+    fs.finish().unwrap();
+}
+
 #[test]
 fn fsck_repairs_counts() {
     planted(
@@ -438,26 +458,7 @@ fn fsck_repairs_counts() {
     );
     planted(
         "orphan",
-        |img, _| {
-            with_fs(img, |fs| {
-                // An unlinked file still allocated (as after a crash with the file open).
-                let d = fs.mkdir(ROOT_INO, "tmp").unwrap();
-                let f = fs.create_file(d, "gone", 4).unwrap();
-                let mut i = fs.inode(f).unwrap();
-                i.nlink = 0;
-                fs.write_inode(&i).unwrap();
-                let mut di = fs.inode(d).unwrap();
-                let InodeData::Dir(mut r) = di.data else {
-                    panic!()
-                };
-                let seed = fs.sb.hash_seed;
-                dir_remove(&mut fs.img, d, &seed, &mut r, b"gone", &mut fs.scratch).unwrap();
-                di.data = InodeData::Dir(r);
-                di.blocks = 0;
-                fs.write_inode(&di).unwrap();
-                fs.finish().unwrap();
-            })
-        },
+        |img, _| with_fs(img, plant_orphan),
         "was not freed (orphan)",
         true,
     );
@@ -471,21 +472,7 @@ fn fsck_accepts_orphans_after_an_unclean_unmount() {
     let t = Tmp::new("orphan-unclean");
     let (img, _) = populated(&t, "img");
     with_fs(&img, |fs| {
-        let d = fs.mkdir(ROOT_INO, "tmp").unwrap();
-        let f = fs.create_file(d, "gone", 4).unwrap();
-        let mut i = fs.inode(f).unwrap();
-        i.nlink = 0;
-        fs.write_inode(&i).unwrap();
-        let mut di = fs.inode(d).unwrap();
-        let InodeData::Dir(mut r) = di.data else {
-            panic!()
-        };
-        let seed = fs.sb.hash_seed;
-        dir_remove(&mut fs.img, d, &seed, &mut r, b"gone", &mut fs.scratch).unwrap();
-        di.data = InodeData::Dir(r);
-        di.blocks = 0;
-        fs.write_inode(&di).unwrap();
-        fs.finish().unwrap();
+        plant_orphan(fs);
         // As a crash leaves it: the clean flag off (both superblocks).
         fs.sb.state &= !STATE_CLEAN;
         fs.sb.encode(&mut fs.scratch.a);
