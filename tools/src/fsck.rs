@@ -69,8 +69,8 @@ pub struct Report {
 
 const META: u32 = u32::MAX;
 
-struct Checker {
-    img: Image,
+struct Checker<'a> {
+    img: &'a mut Image,
     layout: Layout,
     repair: bool,
     rep: Report,
@@ -78,7 +78,7 @@ struct Checker {
     buf: Box<Block>,
 }
 
-impl Checker {
+impl Checker<'_> {
     fn problem(&mut self, msg: String, fixable: bool) {
         self.rep.problems.push(Problem {
             msg,
@@ -196,10 +196,35 @@ fn static_fields_equal(a: &Superblock, b: &Superblock) -> bool {
 
 /// Checks (and with `-y`/`-p` repairs) the filesystem on `path`; writes its findings to `out`.
 pub fn fsck(path: &Path, opts: &Options, out: &mut dyn Write) -> Report {
-    match run(path, opts, out) {
+    let name = path.display().to_string();
+    let r = Image::open(path, opts.mode != Mode::Check)
+        .map_err(|e| format!("cannot open: {e}"))
+        .and_then(|mut img| run(&mut img, &name, opts, out));
+    finish(r, &name, out)
+}
+
+/// Checks (and with `-y`/`-p` repairs) the filesystem on an image that is already open, for
+/// example one in memory ([`Image::from_vec`]), exactly as [`fsck`] checks a path; `name` names
+/// it in the findings written to `out`. The image is taken as freshly opened: its block count is
+/// reset to its size, its layout and overlay are dropped, before and after the check (in check
+/// mode, nothing is written to it).
+pub fn fsck_image(img: &mut Image, name: &str, opts: &Options, out: &mut dyn Write) -> Report {
+    img.blocks = img.size / BLOCK_SIZE as u64;
+    img.layout = None;
+    img.overlay = None;
+    let r = run(img, name, opts, out);
+    img.blocks = img.size / BLOCK_SIZE as u64;
+    img.layout = None;
+    img.overlay = None;
+    finish(r, name, out)
+}
+
+/// The report of a check, or of the operational error that stopped it.
+fn finish(r: Result<Report, String>, name: &str, out: &mut dyn Write) -> Report {
+    match r {
         Ok(r) => r,
         Err(msg) => {
-            let _ = writeln!(out, "fsck.ferrite: {}: {msg}", path.display());
+            let _ = writeln!(out, "fsck.ferrite: {name}: {msg}");
             Report {
                 exit: EXIT_OPERATIONAL,
                 ..Report::default()
@@ -242,10 +267,8 @@ struct Entry {
 }
 
 #[allow(clippy::too_many_lines)]
-fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, String> {
+fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<Report, String> {
     let repair = opts.mode != Mode::Check;
-    let p = path.display().to_string();
-    let mut img = Image::open(path, repair).map_err(|e| format!("cannot open: {e}"))?;
     let dev_blocks = img.blocks;
     if dev_blocks < 2 {
         return Err("device too small to hold a ferrite filesystem".into());
@@ -359,7 +382,7 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
         }
         Ok(h) => {
             img.overlay = Some(HashMap::new());
-            let r = journal_replay(&mut img, &layout, &h, &mut scratch)
+            let r = journal_replay(&mut *img, &layout, &h, &mut scratch)
                 .map_err(|e| format!("journal replay: {e}"))?;
             if r.transactions > 0 {
                 rep.notes.push(format!(
@@ -420,8 +443,8 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
     let bbm = Bitmap::blocks(&layout);
     let mut bad_ibm = Vec::new();
     let mut bad_bbm = Vec::new();
-    let mut ino_used = read_bitmap(&ck.img, &ibm, &mut ck.buf, &mut bad_ibm).map_err(ioerr)?;
-    let blk_marked = read_bitmap(&ck.img, &bbm, &mut ck.buf, &mut bad_bbm).map_err(ioerr)?;
+    let mut ino_used = read_bitmap(ck.img, &ibm, &mut ck.buf, &mut bad_ibm).map_err(ioerr)?;
+    let blk_marked = read_bitmap(ck.img, &bbm, &mut ck.buf, &mut bad_bbm).map_err(ioerr)?;
     let mut rewrite_ibm = false;
     let mut rewrite_bbm = false;
     for (i, c) in &bad_ibm {
@@ -488,7 +511,7 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
             InodeData::Extents(root) => {
                 let mut nodes = Vec::new();
                 if let Err(e) =
-                    extent_tree_nodes(&ck.img, ino, root, &mut nbuf, &mut |b, _| nodes.push(b))
+                    extent_tree_nodes(&*ck.img, ino, root, &mut nbuf, &mut |b, _| nodes.push(b))
                 {
                     ck.problem(format!("inode {ino}: extent tree: {e}"), false);
                     bad_inodes.insert(ino);
@@ -505,7 +528,7 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
                     counted += 1;
                 }
                 let mut exts = Vec::new();
-                if let Err(e) = extent_iter(&ck.img, ino, root, 0, &mut nbuf, &mut |x| {
+                if let Err(e) = extent_iter(&*ck.img, ino, root, 0, &mut nbuf, &mut |x| {
                     exts.push(*x);
                     true
                 }) {
@@ -531,7 +554,7 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
             InodeData::Dir(d) => {
                 let mut nodes = Vec::new();
                 if let Err(e) =
-                    dir_tree_nodes(&ck.img, ino, d, &mut nbuf, &mut |b, _| nodes.push(b))
+                    dir_tree_nodes(&*ck.img, ino, d, &mut nbuf, &mut |b, _| nodes.push(b))
                 {
                     ck.problem(format!("directory {ino}: tree: {e}"), false);
                     bad_inodes.insert(ino);
@@ -548,7 +571,7 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
                     counted += 1;
                 }
                 let mut n = 0u64;
-                let r = dir_iter(&ck.img, ino, d, COOKIE_DOTDOT, &mut nbuf, &mut |e| {
+                let r = dir_iter(&*ck.img, ino, d, COOKIE_DOTDOT, &mut nbuf, &mut |e| {
                     n += 1;
                     entries.push(Entry {
                         dir: ino,
@@ -880,11 +903,11 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
         }
         if rewrite_bbm {
             let owner = std::mem::take(&mut ck.owner);
-            write_bitmap(&mut ck.img, &bbm, &|b| owner[b as usize] != 0, &mut ck.buf).map_err(w)?;
+            write_bitmap(ck.img, &bbm, &|b| owner[b as usize] != 0, &mut ck.buf).map_err(w)?;
             ck.owner = owner;
         }
         if rewrite_ibm {
-            write_bitmap(&mut ck.img, &ibm, &|i| ino_used[i as usize], &mut ck.buf).map_err(w)?;
+            write_bitmap(ck.img, &ibm, &|i| ino_used[i as usize], &mut ck.buf).map_err(w)?;
         }
         if sb_dirty || write_backup {
             sb.free_blocks = free_blocks;
@@ -936,4 +959,62 @@ fn run(path: &Path, opts: &Options, out: &mut dyn Write) -> Result<Report, Strin
         }
     );
     Ok(rep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrite_format::ops::{mkfs, MkfsParams};
+
+    /// A fresh filesystem of 1024 blocks in memory.
+    fn memory_fs() -> Image {
+        let mut img = Image::from_vec(vec![0u8; 1024 * BLOCK_SIZE]);
+        let layout = Layout::compute(1024, None, None).expect("layout");
+        let p = MkfsParams {
+            layout,
+            uuid: [1; 16],
+            hash_seed: [2; 16],
+            label: [0; LABEL_MAX],
+            journal_nonce: 3,
+            now: Timespec { sec: 1, nsec: 0 },
+            inode_table_zeroed: true,
+        };
+        let mut buf = [0u8; BLOCK_SIZE];
+        mkfs(&mut img, &p, &mut buf, &mut |_| Ok(())).expect("mkfs");
+        img
+    }
+
+    #[test]
+    fn fsck_image_checks_memory_images() {
+        let opts = Options {
+            mode: Mode::Check,
+            force: true,
+        };
+        let mut img = memory_fs();
+        let mut out = Vec::new();
+        let rep = fsck_image(&mut img, "mem", &opts, &mut out);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(rep.exit, EXIT_OK, "{text}");
+        assert!(text.contains("mem: "), "{text}");
+        // A bad crc in the block bitmap is found, and check mode changes nothing.
+        let l = Layout::compute(1024, None, None).expect("layout");
+        let at = (l.block_bitmap_start as usize) * BLOCK_SIZE + 100;
+        img.memory_mut().expect("memory")[at] ^= 1;
+        let before = img.memory().expect("memory").to_vec();
+        let mut out = Vec::new();
+        let rep = fsck_image(&mut img, "mem", &opts, &mut out);
+        assert_eq!(rep.exit, EXIT_UNCORRECTED);
+        assert!(img.memory() == Some(&before[..]));
+        assert!(img.overlay.is_none());
+        // Repair mode writes the repairs into the memory image.
+        let fix = Options {
+            mode: Mode::Yes,
+            force: true,
+        };
+        let rep = fsck_image(&mut img, "mem", &fix, &mut Vec::new());
+        assert_eq!(rep.exit, EXIT_CORRECTED);
+        let rep = fsck_image(&mut img, "mem", &opts, &mut Vec::new());
+        assert_eq!(rep.exit, EXIT_OK);
+        assert_eq!(img.into_vec().map(|v| v.len()), Some(1024 * BLOCK_SIZE));
+    }
 }

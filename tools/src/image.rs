@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! [`BlockIo`] over an image file or a block device, with an optional in-memory overlay (so that
-//! `fsck -n` can check a filesystem as if its journal were replayed, without writing).
+//! [`BlockIo`] over an image file, a block device or an image held in memory, with an optional
+//! in-memory overlay (so that `fsck -n` can check a filesystem as if its journal were replayed,
+//! without writing).
 
 use ferrite_format::{AllocPolicy, Bitmap, Block, BlockIo, Layout, BLOCK_SIZE};
 use std::collections::HashMap;
@@ -10,9 +11,17 @@ use std::io::{Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-/// An open device or image file.
+/// Where the bytes of an [`Image`] are.
+enum Backing {
+    /// A regular file or a block device.
+    File(File),
+    /// Bytes in memory (see [`Image::from_vec`]).
+    Memory(Vec<u8>),
+}
+
+/// An open device or image file, or an image in memory.
 pub struct Image {
-    file: File,
+    backing: Backing,
     /// Size in bytes.
     pub size: u64,
     /// Blocks of the filesystem (set once the superblock is known; the device size before).
@@ -32,7 +41,7 @@ impl Image {
         let mut file = OpenOptions::new().read(true).write(writable).open(path)?;
         let size = file.seek(SeekFrom::End(0))?;
         Ok(Image {
-            file,
+            backing: Backing::File(file),
             size,
             blocks: size / BLOCK_SIZE as u64,
             layout: None,
@@ -41,38 +50,121 @@ impl Image {
         })
     }
 
+    /// An image held in memory: `data` is the device, from byte 0 (a partial last block is not
+    /// part of it). Writable; writes change `data` (or the overlay, when one is set) and cannot
+    /// grow it. The tools' checks run on it as on a file, without any file: the crash-state
+    /// explorer builds each crash state in one such buffer.
+    pub fn from_vec(data: Vec<u8>) -> Image {
+        let size = data.len() as u64;
+        Image {
+            backing: Backing::Memory(data),
+            size,
+            blocks: size / BLOCK_SIZE as u64,
+            layout: None,
+            overlay: None,
+            writable: true,
+        }
+    }
+
+    /// The bytes of an in-memory image (`None` for a file or device). The overlay is not in them.
+    pub fn memory(&self) -> Option<&[u8]> {
+        match &self.backing {
+            Backing::Memory(v) => Some(v),
+            Backing::File(_) => None,
+        }
+    }
+
+    /// The bytes of an in-memory image, to change in place (`None` for a file or device).
+    pub fn memory_mut(&mut self) -> Option<&mut [u8]> {
+        match &mut self.backing {
+            Backing::Memory(v) => Some(v),
+            Backing::File(_) => None,
+        }
+    }
+
+    /// The bytes of an in-memory image, giving it up (`None` for a file or device). The overlay
+    /// is dropped.
+    pub fn into_vec(self) -> Option<Vec<u8>> {
+        match self.backing {
+            Backing::Memory(v) => Some(v),
+            Backing::File(_) => None,
+        }
+    }
+
     /// Reads `buf.len()` bytes at byte offset `off` (zeros past the end of a short image).
     pub fn read_bytes(&self, off: u64, buf: &mut [u8]) -> std::io::Result<()> {
         buf.fill(0);
-        let mut done = 0;
-        while done < buf.len() {
-            let n = self.file.read_at(&mut buf[done..], off + done as u64)?;
-            if n == 0 {
-                break;
+        match &self.backing {
+            Backing::File(file) => {
+                let mut done = 0;
+                while done < buf.len() {
+                    let n = file.read_at(&mut buf[done..], off + done as u64)?;
+                    if n == 0 {
+                        break;
+                    }
+                    done += n;
+                }
             }
-            done += n;
+            Backing::Memory(v) => {
+                let start = usize::try_from(off).unwrap_or(usize::MAX).min(v.len());
+                let end = start.saturating_add(buf.len()).min(v.len());
+                buf[..end - start].copy_from_slice(&v[start..end]);
+            }
         }
         Ok(())
     }
 
-    /// Writes `buf` at byte offset `off`, bypassing the overlay.
+    /// Writes `buf` at byte offset `off` of a file or device, bypassing the overlay. An image in
+    /// memory is written through [`BlockIo::write`] or [`memory_mut`](Self::memory_mut) instead
+    /// (this gives an error for it).
     pub fn write_bytes(&self, off: u64, buf: &[u8]) -> std::io::Result<()> {
-        self.file.write_all_at(buf, off)
+        match &self.backing {
+            Backing::File(file) => file.write_all_at(buf, off),
+            Backing::Memory(_) => Err(std::io::Error::other(
+                "an in-memory image is written through BlockIo::write or memory_mut",
+            )),
+        }
+    }
+
+    /// Writes `buf` at byte offset `off`, bypassing the overlay. An in-memory image cannot grow:
+    /// a write past its end is an error.
+    fn store(&mut self, off: u64, buf: &[u8]) -> std::io::Result<()> {
+        match &mut self.backing {
+            Backing::File(file) => file.write_all_at(buf, off),
+            Backing::Memory(v) => {
+                let len = v.len();
+                let dst = usize::try_from(off)
+                    .ok()
+                    .and_then(|s| Some(s..s.checked_add(buf.len())?))
+                    .and_then(|r| v.get_mut(r))
+                    .ok_or_else(|| {
+                        std::io::Error::other(format!(
+                            "write of {} bytes at {off} past the end of the in-memory image ({len} bytes)",
+                            buf.len()
+                        ))
+                    })?;
+                dst.copy_from_slice(buf);
+                Ok(())
+            }
+        }
     }
 
     /// Writes every block of the overlay to the device and drops the overlay.
     pub fn flush_overlay(&mut self) -> std::io::Result<()> {
         if let Some(ov) = self.overlay.take() {
             for (blk, b) in ov {
-                self.write_bytes(blk * BLOCK_SIZE as u64, &b[..])?;
+                self.store(blk * BLOCK_SIZE as u64, &b[..])?;
             }
         }
         Ok(())
     }
 
-    /// Makes written data durable.
+    /// Makes written data durable (nothing to do in memory).
     pub fn sync(&self) -> std::io::Result<()> {
-        self.file.sync_all()
+        match &self.backing {
+            Backing::File(file) => file.sync_all(),
+            Backing::Memory(_) => Ok(()),
+        }
     }
 }
 
@@ -102,7 +194,7 @@ impl BlockIo for Image {
             o.insert(blk, Box::new(*buf));
             return Ok(());
         }
-        self.write_bytes(blk * BLOCK_SIZE as u64, buf)
+        self.store(blk * BLOCK_SIZE as u64, buf)
     }
 
     fn alloc_meta_block(&mut self, hint: u64) -> std::io::Result<Option<u64>> {
