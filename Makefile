@@ -6,6 +6,8 @@
 #   make demo         set everything up, boot the VM and show ferrite working
 #   make check        host tests, module build, clippy, rustfmt, VM tests
 #   make check-full   everything, including the slow VM tests
+#   make trace-module the trace build of ferrite.ko, for the crash-state explorer
+#                     (build/trace-module/ferrite.ko; see docs/PERSISTENCE.md)
 #   make shell        an interactive shell in the VM
 #   make bench        ferrite, ext4 -o dax and xfs -o dax benchmarks side by side in one VM boot
 #   make clippy | rustfmt-check | kernel | deps | clean
@@ -26,12 +28,23 @@ kmake = kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M
 	RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
 	CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT)
 
-.PHONY: all module tools deps kernel clippy rustfmt-check fmt check check-full demo shell vm clean bench
+.PHONY: all module trace-module tools deps kernel clippy rustfmt-check fmt check check-full demo shell vm clean bench
 
 all: module
 
 module:
 	+@$(kmake) modules
+
+# The trace build compiles a copy of the module's sources in a directory of its own, so that the
+# two builds never share objects.
+TRACE_DIR := $(CURDIR)/build/trace-module
+trace-module:
+	@mkdir -p $(TRACE_DIR)
+	@tar -c --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod*' \
+		--exclude=bindings_generated.rs Kbuild src fs dax iomap | tar -x -C $(TRACE_DIR)
+	+@kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M=$(TRACE_DIR) \
+		RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
+		CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT) FERRITE_TRACE=1 $(TRACE_MAKEFLAGS) modules
 
 tools:
 	cargo build --release --workspace --bins
@@ -44,6 +57,7 @@ kernel:
 
 clippy:
 	+@$(kmake) CLIPPY=1 modules
+	+@$(MAKE) -s trace-module TRACE_MAKEFLAGS=CLIPPY=1
 	cargo clippy --workspace --all-targets -- -D warnings
 
 rustfmt-check:

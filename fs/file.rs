@@ -104,8 +104,15 @@ pub(crate) fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
             return Ok(0);
         }
         file.modified()?;
+        #[cfg(ferrite_trace)]
+        let start = u64::try_from(iocb.pos()).unwrap_or(0);
         let n = crate::dax::rw::rw(iocb, from)?;
         let end = u64::try_from(iocb.pos()).unwrap_or(0);
+        // The trace build records the data the kernel just copied into the file's blocks.
+        #[cfg(ferrite_trace)]
+        for_each_mapped(mount, inode.ino(), start, end, |phys, len| {
+            mount.pmem.trace_data(phys, len)
+        })?;
         if n > 0 && end > inode.size() {
             set_size(mount, inode, end)?;
         }
@@ -129,9 +136,14 @@ fn set_size(mount: &Mount, inode: &Inode, size: u64) -> Result {
     Ok(())
 }
 
-/// Zeroes bytes `from..to` of the file where blocks are mapped (partial blocks at the edges of a
-/// truncate or hole punch, and zero-range).
-fn zero_bytes(mount: &Mount, ino: u64, from: u64, to: u64) -> Result {
+/// Calls `f(device offset, length)` for each mapped piece of bytes `from..to` of file `ino`.
+fn for_each_mapped(
+    mount: &Mount,
+    ino: u64,
+    from: u64,
+    to: u64,
+    mut f: impl FnMut(u64, usize) -> Result,
+) -> Result {
     let mut pos = from;
     while pos < to {
         let lblk = pos >> BLOCK_SHIFT;
@@ -143,13 +155,22 @@ fn zero_bytes(mount: &Mount, ino: u64, from: u64, to: u64) -> Result {
             ExtentLookup::Mapped(e) => {
                 let end = to.min(e.end() << BLOCK_SHIFT);
                 let phys = (e.physical + (lblk - e.logical)) << BLOCK_SHIFT;
-                mount.pmem.zero_nt(phys + (pos & (BS - 1)), end - pos)?;
+                let len = usize::try_from(end - pos).map_err(|_| ERANGE)?;
+                f(phys + (pos & (BS - 1)), len)?;
                 end
             }
             ExtentLookup::Hole { end } => to.min(end << BLOCK_SHIFT),
         };
     }
     Ok(())
+}
+
+/// Zeroes bytes `from..to` of the file where blocks are mapped (partial blocks at the edges of a
+/// truncate or hole punch, and zero-range).
+fn zero_bytes(mount: &Mount, ino: u64, from: u64, to: u64) -> Result {
+    for_each_mapped(mount, ino, from, to, |phys, len| {
+        mount.pmem.zero_nt(phys, len as u64)
+    })
 }
 
 /// Frees the blocks of file blocks `start..end`, a bounded number of extents per transaction.

@@ -49,16 +49,22 @@ static FERRITE_TYPE: fs_type::FsTypeSlot = fs_type::FsTypeSlot::new();
 struct FerriteModule {
     _fs: fs_type::Registration,
     _sysfs: stats::SysfsRoot,
+    #[cfg(ferrite_trace)]
+    _trace: pmem::trace::Registration,
 }
 
 impl kernel::Module for FerriteModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        #[cfg(ferrite_trace)]
+        let trace = pmem::trace::Registration::new()?;
         let sysfs = stats::SysfsRoot::new()?;
         let fs = fs_type::Registration::new::<fs::Ferrite>(&FERRITE_TYPE, module)?;
         pr_info!("filesystem type registered\n");
         Ok(FerriteModule {
             _fs: fs,
             _sysfs: sysfs,
+            #[cfg(ferrite_trace)]
+            _trace: trace,
         })
     }
 }

@@ -168,4 +168,14 @@ void ferrite_stats_destroy(struct ferrite_stats *s);
 /* Adds n to counter which (enum ferrite_stat). */
 void ferrite_stats_add(struct ferrite_stats *s, unsigned int which, u64 n);
 
+/*
+ * The persistence trace of the trace build (src/trace.c, FERRITE_TRACE=1 only): records one call
+ * of a persistence primitive and says whether to execute it.
+ */
+bool ferrite_trace_op(u8 kind, u64 off, const void *data, size_t len, const char *file,
+		      size_t file_len, u32 line);
+/* Creates and removes /sys/kernel/debug/ferrite (module load and unload). */
+int ferrite_trace_init(void);
+void ferrite_trace_exit(void);
+
 #endif

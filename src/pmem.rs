@@ -7,6 +7,14 @@
 //! then [`fence`], which orders them before any later store. Nothing in `fs/` writes to pmem in
 //! any other way, so the ordering of persistent updates can be read, and traced, here.
 //!
+//! # The trace build
+//!
+//! Built with `FERRITE_TRACE=1` (`make trace-module`), every primitive is first recorded, with its
+//! bytes and its call site, in the persistence trace of `src/trace.c`, which may also skip it
+//! (a frozen device, or the one fence or flush call site chosen as a mutant): the crash-state
+//! explorer (`scripts/crash-explore`) rebuilds every crash state the trace allows. The normal
+//! build has none of it: every trace hook is compiled out by `cfg(ferrite_trace)`.
+//!
 //! C headers: [`include/linux/libnvdimm.h`](srctree/include/linux/libnvdimm.h)
 //! (`arch_wb_cache_pmem`), [`include/linux/string.h`](srctree/include/linux/string.h)
 //! (`memcpy_flushcache`), [`include/asm-generic/barrier.h`](srctree/include/asm-generic/barrier.h)
@@ -15,6 +23,85 @@
 use crate::bindings;
 use core::ptr::NonNull;
 use kernel::prelude::*;
+
+/// The trace build's hooks (see the module documentation).
+#[cfg(ferrite_trace)]
+pub(crate) mod trace {
+    use crate::bindings;
+    use core::panic::Location;
+    use kernel::prelude::*;
+
+    /// Record kinds, as `src/trace.c` and the explorer know them.
+    pub(crate) const STORE: u8 = 1;
+    pub(crate) const FLUSH: u8 = 2;
+    pub(crate) const NT: u8 = 3;
+    pub(crate) const ZERO: u8 = 4;
+    pub(crate) const FENCE: u8 = 5;
+    pub(crate) const DATA: u8 = 7;
+
+    /// Records one primitive of kind `kind` at device offset `off` (`data`: the bytes it stores,
+    /// if it stores any; `len`: its length) made at `site`; returns whether to execute it.
+    pub(crate) fn op(
+        kind: u8,
+        off: u64,
+        data: Option<&[u8]>,
+        len: usize,
+        site: &Location<'_>,
+    ) -> bool {
+        let file = site.file();
+        let ptr = data.map_or(core::ptr::null(), |d| d.as_ptr());
+        // SAFETY: `ptr` is null or valid for `len` bytes (`data`'s own length, which callers
+        // pass as `len`); `file` is valid for `file.len()` bytes; the C side copies both before
+        // returning and keeps no pointer.
+        unsafe {
+            bindings::ferrite_trace_op(
+                kind,
+                off,
+                ptr.cast(),
+                data.map_or(len, |d| d.len()),
+                file.as_ptr().cast(),
+                file.len(),
+                site.line(),
+            )
+        }
+    }
+
+    /// `/sys/kernel/debug/ferrite` while the module is loaded.
+    pub(crate) struct Registration;
+
+    impl Registration {
+        /// Creates the debugfs files.
+        pub(crate) fn new() -> Result<Self> {
+            // SAFETY: called once, at module load; no precondition.
+            kernel::error::to_result(unsafe { bindings::ferrite_trace_init() })?;
+            Ok(Self)
+        }
+    }
+
+    impl Drop for Registration {
+        fn drop(&mut self) {
+            // SAFETY: `new` created the files; this runs once, at module unload.
+            unsafe { bindings::ferrite_trace_exit() };
+        }
+    }
+}
+
+/// Whether to execute a primitive (always, in the normal build).
+macro_rules! traced {
+    ($kind:ident, $off:expr, $data:expr, $len:expr) => {{
+        #[cfg(ferrite_trace)]
+        let run = trace::op(
+            trace::$kind,
+            $off,
+            $data,
+            $len,
+            core::panic::Location::caller(),
+        );
+        #[cfg(not(ferrite_trace))]
+        let run = true;
+        run
+    }};
+}
 
 /// A block of zeroes to copy from when zeroing pmem.
 static ZEROES: [u8; 4096] = [0; 4096];
@@ -84,8 +171,12 @@ impl Pmem {
 
     /// Stores `data` at byte offset `off` through the cache. Not durable until [`Pmem::flush`] of
     /// the range and a [`fence`].
+    #[cfg_attr(ferrite_trace, track_caller)]
     pub(crate) fn write(&self, off: u64, data: &[u8]) -> Result {
         let dst = self.range(off, data.len())?;
+        if !traced!(STORE, off, Some(data), data.len()) {
+            return Ok(());
+        }
         // SAFETY: `dst` is valid for `data.len()` bytes by `range` and the type invariant, and does
         // not overlap `data`, which is ordinary kernel memory.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
@@ -93,7 +184,17 @@ impl Pmem {
     }
 
     /// Copies `data` to byte offset `off` with non-temporal stores. Durable after a [`fence`].
+    #[cfg_attr(ferrite_trace, track_caller)]
     pub(crate) fn write_nt(&self, off: u64, data: &[u8]) -> Result {
+        self.range(off, data.len())?;
+        if !traced!(NT, off, Some(data), data.len()) {
+            return Ok(());
+        }
+        self.copy_nt(off, data)
+    }
+
+    /// The non-temporal copy of `data` to byte offset `off`, untraced.
+    fn copy_nt(&self, off: u64, data: &[u8]) -> Result {
         let dst = self.range(off, data.len())?;
         // SAFETY: as in `write`.
         unsafe {
@@ -103,20 +204,49 @@ impl Pmem {
     }
 
     /// Zeroes `len` bytes at byte offset `off` with non-temporal stores. Durable after a [`fence`].
+    #[cfg_attr(ferrite_trace, track_caller)]
     pub(crate) fn zero_nt(&self, off: u64, len: u64) -> Result {
+        let bytes = usize::try_from(len).map_err(|_| ERANGE)?;
+        self.range(off, bytes)?;
+        if !traced!(ZERO, off, None, bytes) {
+            return Ok(());
+        }
         let mut done = 0u64;
         while done < len {
             let chunk = core::cmp::min(len - done, ZEROES.len() as u64) as usize;
             let at = off.checked_add(done).ok_or(ERANGE)?;
-            self.write_nt(at, &ZEROES[..chunk])?;
+            self.copy_nt(at, &ZEROES[..chunk])?;
             done += chunk as u64;
         }
         Ok(())
     }
 
+    /// Records, in the trace build, the `len` bytes at byte offset `off` as file data the kernel's
+    /// DAX code just copied there non-temporally (`write`).
+    #[cfg(ferrite_trace)]
+    #[track_caller]
+    pub(crate) fn trace_data(&self, off: u64, len: usize) -> Result {
+        let site = core::panic::Location::caller();
+        let mut buf = crate::mem::zeroed_box()?;
+        let mut done = 0usize;
+        while done < len {
+            let n = core::cmp::min(len - done, buf.len());
+            let at = off.checked_add(done as u64).ok_or(ERANGE)?;
+            let chunk = buf.get_mut(..n).ok_or(ERANGE)?;
+            self.read(at, chunk)?;
+            trace::op(trace::DATA, at, Some(chunk), n, site);
+            done += n;
+        }
+        Ok(())
+    }
+
     /// Writes back the cache lines of `len` bytes at byte offset `off`. Durable after a [`fence`].
+    #[cfg_attr(ferrite_trace, track_caller)]
     pub(crate) fn flush(&self, off: u64, len: usize) -> Result {
         let p = self.range(off, len)?;
+        if !traced!(FLUSH, off, None, len) {
+            return Ok(());
+        }
         // SAFETY: `p` is valid for `len` bytes by `range`; a cache write-back does not change
         // memory contents.
         unsafe { bindings::arch_wb_cache_pmem(p.cast(), len) };
@@ -126,7 +256,11 @@ impl Pmem {
 
 /// Orders every earlier flush and non-temporal store to pmem before any later store: after it
 /// returns, they are durable.
+#[cfg_attr(ferrite_trace, track_caller)]
 pub(crate) fn fence() {
+    if !traced!(FENCE, 0, None, 0) {
+        return;
+    }
     // SAFETY: `pmem_wmb` is a store fence with no memory-safety requirement.
     unsafe { bindings::ferrite_pmem_fence() };
 }

@@ -17,6 +17,8 @@
 //! fstest writeback-check TRACEFS INO --pages N
 //!                               the kernel's DAX writeback of inode INO in the trace buffer
 //!                               covered pages 0..N, each exactly once (see trace.rs)
+//! fstest explore list | fill DEV BYTES | setup NAME DIR | run NAME DEV MNT CTL
+//!                               the crash-state explorer's workloads (see explore.rs)
 //! ```
 //!
 //! Exit status: 0 when every step had the expected outcome, 1 otherwise, 2 for a usage error.
@@ -24,6 +26,7 @@
 mod bigdir;
 mod crash;
 mod enospc;
+mod explore;
 mod limits;
 mod mmap;
 mod ops;
@@ -44,7 +47,8 @@ const USAGE: &str =
        fstest mmap sync-run FILE --pages N [--msync] [--pte]
        fstest mmap sync-check FILE --min M [--pages N]
        fstest mmap bench FILE --size BYTES
-       fstest writeback-check TRACEFS INO --pages N";
+       fstest writeback-check TRACEFS INO --pages N
+       fstest explore list | fill DEV BYTES | setup NAME DIR | run NAME DEV MNT CTL";
 
 /// `STATX_ATTR_DAX` (include/uapi/linux/stat.h).
 const STATX_ATTR_DAX: u64 = 0x0020_0000;
@@ -183,6 +187,19 @@ fn main() -> ExitCode {
         ["mmap", cmd, path, opts @ ..] => cmd_mmap(cmd, path, opts),
         ["writeback-check", tracefs, ino, "--pages", n] => number(ino)
             .and_then(|ino| number(n).and_then(|n| trace::check(Path::new(tracefs), ino, n))),
+        ["explore", "list"] => {
+            for (name, what) in explore::WORKLOADS {
+                println!("{name}\t{what}");
+            }
+            Ok(true)
+        }
+        ["explore", "fill", dev, bytes] => {
+            size(bytes).and_then(|b| explore::fill(Path::new(dev), b))
+        }
+        ["explore", "setup", name, dir] => explore::setup(name, Path::new(dir)),
+        ["explore", "run", name, dev, mnt, ctl] => {
+            explore::run(name, Path::new(dev), Path::new(mnt), Path::new(ctl))
+        }
         ["crash-check", dir, log, opts @ ..] => {
             crash_options(opts).and_then(|o| crash::check(Path::new(dir), Path::new(log), &o))
         }

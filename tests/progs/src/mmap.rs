@@ -46,7 +46,7 @@ const MAP_SYNC: i32 = 0x80000;
 const MAP_SHARED_VALIDATE: i32 = 0x3;
 
 /// A memory mapping, unmapped on drop.
-struct Map {
+pub(crate) struct Map {
     ptr: *mut u8,
     len: usize,
 }
@@ -110,12 +110,12 @@ impl Map {
         Ok(Map { ptr: p.cast(), len })
     }
 
-    fn shared(f: &File, len: usize) -> Res<Map> {
+    pub(crate) fn shared(f: &File, len: usize) -> Res<Map> {
         Map::new(f, len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED)
     }
 
     /// A `MAP_SHARED_VALIDATE | MAP_SYNC` mapping: refused where the filesystem cannot honour it.
-    fn shared_sync(f: &File, len: usize) -> Res<Map> {
+    pub(crate) fn shared_sync(f: &File, len: usize) -> Res<Map> {
         Map::new(
             f,
             len,
@@ -140,7 +140,7 @@ impl Map {
         unsafe { self.ptr.add(off).read_volatile() }
     }
 
-    fn wr(&self, off: usize, v: u8) {
+    pub(crate) fn wr(&self, off: usize, v: u8) {
         assert!(off < self.len);
         // SAFETY: as for `rd`; the mapping is writable where the probes store.
         unsafe { self.ptr.add(off).write_volatile(v) }
@@ -170,7 +170,7 @@ impl Map {
         (0..n).map(|i| self.rd(off + i)).collect()
     }
 
-    fn msync(&self, off: usize, len: usize, flags: i32) -> Res<()> {
+    pub(crate) fn msync(&self, off: usize, len: usize, flags: i32) -> Res<()> {
         assert!(off + len <= self.len);
         // SAFETY: a range of this mapping.
         let rc = unsafe { libc::msync(self.ptr.add(off).cast(), len, flags) };
