@@ -10,9 +10,11 @@
 //! the visible tree, and stale device contents exposed through files) and compares it with what
 //! the workload's completed calls promised.
 //!
-//! The trace format and the hashes come first; recovery, snapshots and the exploration follow.
+//! So far: the trace, the hashes, recovery and snapshots; the exploration follows.
 
 #![forbid(unsafe_code)]
 
 pub mod hash;
+pub mod recover;
+pub mod snapshot;
 pub mod trace;
