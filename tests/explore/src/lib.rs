@@ -9,11 +9,10 @@
 //! as mount does ([`recover`]), runs `fsck -n` on it, takes its semantic snapshot ([`snapshot`]:
 //! the visible tree, and stale device contents exposed through files) and compares it with what
 //! the workload's completed calls promised.
-//!
-//! So far: the trace, the hashes, recovery and snapshots; the exploration follows.
 
 #![forbid(unsafe_code)]
 
+pub mod explore;
 pub mod hash;
 pub mod recover;
 pub mod snapshot;
