@@ -311,10 +311,14 @@ impl Checker {
         self.snaps.entry(digest).or_insert(snap);
         PostOutcome {
             fsck_exit: rep.exit,
+            // The problems first (the notes of an unclean unmount are not), then fsck's verdict.
             fsck_text: if rep.exit == EXIT_OK {
                 String::new()
             } else {
-                String::from_utf8_lossy(&out).into_owned()
+                let text = String::from_utf8_lossy(&out);
+                let mut lines: Vec<String> = rep.problems.iter().map(|p| p.msg.clone()).collect();
+                lines.extend(text.lines().last().map(str::to_string));
+                lines.join("\n")
             },
             digest,
             stale,
