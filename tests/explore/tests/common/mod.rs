@@ -18,7 +18,6 @@
 #![allow(dead_code)]
 
 use ferrite_explore::explore::{explore, Options, Summary};
-use ferrite_explore::snapshot::pattern_word;
 use ferrite_explore::trace::{Trace, TraceWriter};
 use ferrite_format::ops::{mkfs, Ctx, MkfsParams, NewInode};
 use ferrite_format::{
@@ -206,8 +205,10 @@ impl Emu {
     /// Like [`new`](Self::new), on a device of `blocks` blocks.
     pub fn with_blocks(blocks: u64, mutant: Mutant) -> Emu {
         let mut data = vec![0u8; (blocks * BS) as usize];
+        // The guest's fill (scripts/crash-explore): the pattern word of each 8-byte offset.
         for (k, w) in data.chunks_exact_mut(8).enumerate() {
-            w.copy_from_slice(&pattern_word(8 * k as u64).to_le_bytes());
+            let o = 8 * k as u64;
+            w.copy_from_slice(&(0xFE77_17E0_0000_0000 | (o >> 3)).to_le_bytes());
         }
         let mut dev = Image::from_vec(data);
         let layout = Layout::compute(blocks, None, None).expect("layout");
