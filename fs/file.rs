@@ -20,11 +20,15 @@ use kernel::prelude::*;
 
 const BS: u64 = BLOCK_SIZE as u64;
 
-/// Zeroes the device blocks of extent `e` (new blocks are zeroed before any file can see them).
+/// Zeroes the device blocks of extent `e` (new blocks are zeroed before any file can see them),
+/// durably: the transaction that maps them commits after the fence, so no crash state has the
+/// blocks in the file and their old contents on the device.
 fn zero_extent(mount: &Mount, e: &Extent) -> Result<(), FmtError<Error>> {
     let off = e.physical.checked_mul(BS).ok_or(FmtError::Invalid)?;
     let len = e.len.checked_mul(BS).ok_or(FmtError::Invalid)?;
-    mount.pmem.zero_nt(off, len).map_err(FmtError::Io)
+    mount.pmem.zero_nt(off, len).map_err(FmtError::Io)?;
+    pmem::fence();
+    Ok(())
 }
 
 /// `iomap_begin`: the mapping at byte `pos` (up to `length` bytes), allocating zeroed blocks for
@@ -113,6 +117,8 @@ pub(crate) fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
         for_each_mapped(mount, inode.ino(), start, end, |phys, len| {
             mount.pmem.trace_data(phys, len)
         })?;
+        // The data is durable when write returns, and before a new size can expose it.
+        pmem::fence();
         if n > 0 && end > inode.size() {
             set_size(mount, inode, end)?;
         }
@@ -167,10 +173,15 @@ fn for_each_mapped(
 
 /// Zeroes bytes `from..to` of the file where blocks are mapped (partial blocks at the edges of a
 /// truncate or hole punch, and zero-range).
+///
+/// The zeroes are durable before the transaction that follows (a new size, freed blocks) can
+/// commit: no crash state shows the old bytes where the file must read zeroes.
 fn zero_bytes(mount: &Mount, ino: u64, from: u64, to: u64) -> Result {
     for_each_mapped(mount, ino, from, to, |phys, len| {
         mount.pmem.zero_nt(phys, len as u64)
-    })
+    })?;
+    pmem::fence();
+    Ok(())
 }
 
 /// Frees the blocks of file blocks `start..end`, a bounded number of extents per transaction.

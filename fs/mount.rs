@@ -3,8 +3,8 @@
 //! Mount-time reading: the superblock, journal recovery, the root inode.
 
 use super::format::{
-    self, inode_location, journal_replay, Block, BlockIo, Inode, JournalHeader, MountMode,
-    Superblock, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
+    self, inode_location, journal_replay, read_superblock, Block, BlockIo, Inode, JournalHeader,
+    MountMode, Superblock, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
 };
 use super::pmem_io::MountIo;
 use crate::fs_context::FsContext;
@@ -41,12 +41,20 @@ pub(crate) struct Loaded {
 /// failure is reported against `fc`; corruption gives `EUCLEAN`.
 pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
     let mut buf: KBox<Block> = mem::zeroed_box()?;
-    pmem.read(0, &mut buf[..])?;
-    let sb = Superblock::decode(&buf).map_err(|c| {
-        fc.error_fmt(fmt!("corrupt superblock: {c}"));
-        errno::euclean()
-    })?;
+    let mut scratch = mem::scratch()?;
     let dev_blocks = pmem.len() / BLOCK_SIZE as u64;
+    // A superblock torn by a crash during its in-place update is taken from the journal.
+    let (sb, torn) = read_superblock(&MountIo::new(pmem, dev_blocks), &mut buf, &mut scratch)
+        .map_err(|e| {
+            match &e {
+                format::Error::Corrupt(c) => fc.error_fmt(fmt!("corrupt superblock: {c}")),
+                _ => fc.error(kernel::c_str!("cannot read the superblock")),
+            }
+            to_errno(e)
+        })?;
+    if torn {
+        pr_info!("the superblock's last update is in the journal: taken from there\n");
+    }
     if sb.layout.block_count > dev_blocks {
         fc.error_fmt(fmt!(
             "the filesystem has {} blocks but the device only {}",
@@ -59,7 +67,6 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
 
     // Journal recovery: apply every complete transaction, then start the log afresh.
     let mut io = MountIo::new(pmem, sb.layout.block_count);
-    let mut scratch = mem::scratch()?;
     io.read(sb.layout.journal_start, &mut buf)?;
     let header = JournalHeader::decode(&buf, &sb.layout).map_err(|c| {
         fc.error_fmt(fmt!("corrupt journal header: {c}"));
@@ -73,13 +80,14 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
         to_errno(e)
     })?;
     let mut journal = header;
-    journal.tail = report.end;
-    journal.head = report.end;
-    journal.checkpoint_seq = report.last_seq;
     if report.transactions > 0 || report.end != header.tail {
-        let h = journal;
-        h.encode(&mut buf);
-        io.write(sb.layout.journal_start, &buf)?;
+        // The replayed blocks are durable before the header that says they are in place; the
+        // header goes to the slot of its generation, leaving the one in force intact.
+        pmem::fence();
+        journal = header.next(report.end, report.end, report.last_seq);
+        let range = journal.encode(&mut buf);
+        let slot = buf.get(range.clone()).ok_or(EINVAL)?;
+        io.write_part(sb.layout.journal_start, range.start, slot, &mut scratch.a)?;
         pmem::fence();
         pr_info!(
             "recovered {} journal transactions ({} records)\n",

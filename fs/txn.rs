@@ -286,13 +286,20 @@ impl Meta {
     /// Marks every committed transaction as in place: the journal header's tail moves to the head.
     /// Everything committed is already applied (commits apply synchronously).
     fn checkpoint(&mut self, pmem: &Pmem) -> Result {
-        let mut h = self.header;
-        h.tail = self.writer.head;
-        h.head = self.writer.head;
-        h.checkpoint_seq = self.writer.seq.wrapping_sub(1);
+        let h = self.header.next(
+            self.writer.head,
+            self.writer.head,
+            self.writer.seq.wrapping_sub(1),
+        );
         let mut buf = self.tmp.take().ok_or(EINVAL)?;
-        h.encode(&mut buf);
-        let r = pmem.write_nt(self.sb.layout.journal_start.saturating_mul(BS), &buf[..]);
+        // Only the slot of the new generation is written: the header in force stays intact
+        // until the new one is durable.
+        let range = h.encode(&mut buf);
+        let at = self.sb.layout.journal_start.saturating_mul(BS);
+        let r = match buf.get(range.clone()) {
+            Some(slot) => pmem.write_nt(at.saturating_add(range.start as u64), slot),
+            None => Err(EINVAL),
+        };
         self.tmp = Some(buf);
         r?;
         pmem::fence();

@@ -14,6 +14,9 @@
  *            freeze       from now on, drop every store, flush and fence without recording it:
  *                         the device keeps what it had, as after a power cut (a later unmount
  *                         then leaves an unclean filesystem behind)
+ *            freeze-after-fence N
+ *                         freeze right after the N-th fence from now (a power cut between a
+ *                         transaction's journal commit and its in-place writes, say)
  *            thaw         undo freeze
  *            mutant SITE  skip (neither execute nor record) every fence or flush whose call
  *                         site is SITE ("fs/txn.rs:258"); "mutant" alone clears it
@@ -61,6 +64,7 @@ static size_t trace_used;
 static u64 trace_dropped;
 static bool trace_on;
 static bool trace_frozen;
+static unsigned int trace_freeze_after;
 static char trace_mutant[96];
 /* Serialises ctl commands and trace reads against a restart of the trace. */
 static DEFINE_MUTEX(trace_ctl_lock);
@@ -130,6 +134,8 @@ bool ferrite_trace_op(u8 kind, u64 off, const void *data, size_t len, const char
 	} else if (trace_on) {
 		append(kind, off, data, len > U32_MAX ? U32_MAX : len, site, n);
 	}
+	if (run && kind == K_FENCE && trace_freeze_after && --trace_freeze_after == 0)
+		trace_frozen = true;
 	spin_unlock_irqrestore(&trace_lock, flags);
 	return run;
 }
@@ -178,6 +184,17 @@ static ssize_t ctl_write(struct file *f, const char __user *ubuf, size_t count, 
 	} else if (!strcmp(cmd, "freeze") || !strcmp(cmd, "thaw")) {
 		spin_lock_irqsave(&trace_lock, flags);
 		trace_frozen = cmd[0] == 'f';
+		trace_freeze_after = 0;
+		spin_unlock_irqrestore(&trace_lock, flags);
+	} else if (!strncmp(cmd, "freeze-after-fence ", 19)) {
+		unsigned int k;
+
+		if (kstrtouint(cmd + 19, 10, &k) || k == 0) {
+			ret = -EINVAL;
+			goto out;
+		}
+		spin_lock_irqsave(&trace_lock, flags);
+		trace_freeze_after = k;
 		spin_unlock_irqrestore(&trace_lock, flags);
 	} else if (!strcmp(cmd, "mutant") || !strncmp(cmd, "mutant ", 7)) {
 		spin_lock_irqsave(&trace_lock, flags);

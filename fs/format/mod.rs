@@ -26,6 +26,7 @@ mod extent;
 mod inode;
 mod io;
 mod journal;
+mod recovery;
 mod superblock;
 
 pub use bitmap::{
@@ -52,8 +53,9 @@ pub use inode::{
 };
 pub use io::{Block, BlockIo, Scratch};
 pub use journal::{
-    journal_replay, JournalHeader, JournalWriter, ReplayReport, JREC_HDR, JREC_MAX_PAYLOAD,
+    journal_replay, JournalHeader, JournalWriter, ReplayReport, JH_SLOT, JREC_HDR, JREC_MAX_PAYLOAD,
 };
+pub use recovery::read_superblock;
 pub use superblock::{
     superblock_field_offset, Layout, LayoutError, MountMode, Superblock, COMPAT_SUPPORTED,
     INCOMPAT_SUPPORTED, LABEL_MAX, MAGIC, MAX_BLOCKS, MIN_BLOCKS, RO_COMPAT_SUPPORTED, STATE_CLEAN,

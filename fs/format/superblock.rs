@@ -292,10 +292,23 @@ pub struct Superblock {
 impl Superblock {
     /// Parses and validates a superblock block.
     pub fn decode(buf: &Block) -> Result<Superblock, Corrupt> {
+        Self::decode_crc(buf, true)
+    }
+
+    /// [`decode`](Self::decode) without the crc check, for a superblock whose in-place update a
+    /// crash may have torn: every field is still validated, and the result serves only to find
+    /// the journal that holds the superblock's committed update ([`read_superblock`]).
+    ///
+    /// [`read_superblock`]: super::read_superblock
+    pub fn decode_torn(buf: &Block) -> Result<Superblock, Corrupt> {
+        Self::decode_crc(buf, false)
+    }
+
+    fn decode_crc(buf: &Block, crc: bool) -> Result<Superblock, Corrupt> {
         if get_array::<8>(buf, O_MAGIC) != MAGIC {
             return Err(Corrupt::BadMagic);
         }
-        if !block_crc_ok(buf) {
+        if crc && !block_crc_ok(buf) {
             return Err(Corrupt::BadSuperblockCrc);
         }
         let version = get_u32(buf, O_VERSION);

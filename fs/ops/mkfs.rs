@@ -56,6 +56,7 @@ pub fn mkfs<I: BlockIo>(
         return Err(Error::Invalid);
     }
 
+    buf.fill(0);
     JournalHeader::new(&l, p.journal_nonce).encode(buf);
     io.write(l.journal_start, buf).map_err(Error::Io)?;
 

@@ -271,8 +271,13 @@ pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> 
             .map_err(w)?;
             writeln!(
                 out,
-                "  tail {} head {} checkpoint_seq {} nonce {:#018x}",
-                h.tail, h.head, h.checkpoint_seq, h.nonce
+                "  tail {} head {} checkpoint_seq {} nonce {:#018x} generation {} (slot {})",
+                h.tail,
+                h.head,
+                h.checkpoint_seq,
+                h.nonce,
+                h.generation,
+                h.generation % 2
             )
             .map_err(w)?;
             let mut img = img;

@@ -279,7 +279,18 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
 
     // Superblocks.
     img.read(0, &mut buf).map_err(ioerr)?;
-    let primary = Superblock::decode(&buf);
+    let mut primary = Superblock::decode(&buf);
+    if primary == Err(Corrupt::BadSuperblockCrc) {
+        // A crash during the superblock's in-place update leaves it torn; its journal holds the
+        // whole update, and mount takes it from there (read_superblock). So does fsck.
+        let mut scratch = Box::new(Scratch::new());
+        if let Ok((sb, true)) = read_superblock(&*img, &mut buf, &mut scratch) {
+            rep.notes.push(
+                "the superblock's in-place copy is torn; its last update is in the journal".into(),
+            );
+            primary = Ok(sb);
+        }
+    }
     let mut write_sb = false;
     let mut write_backup = false;
     let mut sb = match primary {
@@ -375,6 +386,7 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
             });
             if repair {
                 let nonce = u64::from_le_bytes(crate::random_bytes::<8>().map_err(ioerr)?);
+                buf.fill(0);
                 JournalHeader::new(&layout, nonce).encode(&mut buf);
                 img.write(layout.journal_start, &buf).map_err(ioerr)?;
                 journal_written = true;
@@ -399,13 +411,9 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
                 ));
                 if repair {
                     img.flush_overlay().map_err(ioerr)?;
-                    let nh = JournalHeader {
-                        tail: r.end,
-                        head: r.end,
-                        checkpoint_seq: r.last_seq,
-                        ..h
-                    };
-                    nh.encode(&mut buf);
+                    // The next generation's slot; the rest of the block is as read.
+                    img.read(layout.journal_start, &mut buf).map_err(ioerr)?;
+                    h.next(r.end, r.end, r.last_seq).encode(&mut buf);
                     img.write(layout.journal_start, &buf).map_err(ioerr)?;
                     journal_written = true;
                     // The replay may have changed the superblock.
@@ -752,7 +760,9 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
         let r = refs.get(&ino).copied().unwrap_or(0);
         let is_dir = inode.kind() == S_IFDIR;
         if ino != ROOT_INO && r == 0 {
-            if inode.nlink == 0 && !is_dir {
+            // A directory removed while in use, or a crash between rmdir and the freeing of
+            // the emptied directory, leaves one with no link either.
+            if inode.nlink == 0 {
                 // After an unclean unmount an orphan is a state the filesystem allows (a crash
                 // between the unlink of a file's last link and the freeing of its inode, or while
                 // it was open): the next read-write mount frees it. A clean filesystem has none.

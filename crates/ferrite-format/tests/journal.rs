@@ -16,9 +16,10 @@ fn setup(l: &Layout, nonce: u64) -> (MemIo, JournalHeader) {
     (io, h)
 }
 
+/// Recomputes the crc of header slot 0 (the first half block).
 fn reseal(b: &mut Block) {
-    let c = crc32c(&b[..BLOCK_CRC_OFF]);
-    b[BLOCK_CRC_OFF..].copy_from_slice(&c.to_le_bytes());
+    let c = crc32c(&b[..JH_SLOT - 4]);
+    b[JH_SLOT - 4..JH_SLOT].copy_from_slice(&c.to_le_bytes());
 }
 
 #[test]
@@ -60,6 +61,67 @@ fn header_round_trip_and_mutations() {
     assert_eq!(with(24, 8193), Err(Corrupt::BadJournalHeader), "unaligned");
     assert_eq!(with(24, u64::MAX - 7), Err(Corrupt::BadJournalHeader));
     assert!(with(32, 99).is_ok());
+}
+
+#[test]
+fn header_slots_newest_valid_copy_wins() {
+    let l = layout(64);
+    let h0 = JournalHeader::new(&l, 0xfeed);
+    let mut b = [0u8; BS];
+    assert_eq!(h0.encode(&mut b), 0..JH_SLOT);
+    let h1 = h0.next(4096, 4096, 3);
+    assert_eq!(h1.generation, 1);
+    assert_eq!(
+        h1.encode(&mut b),
+        JH_SLOT..BS,
+        "generation 1 goes to the second slot"
+    );
+    assert_eq!(
+        JournalHeader::decode(&b, &l),
+        Ok(h1),
+        "the newer copy is in force"
+    );
+    let h2 = h1.next(8192, 8192, 5);
+    let before = b;
+    assert_eq!(
+        h2.encode(&mut b),
+        0..JH_SLOT,
+        "and generation 2 to the first again"
+    );
+    assert_eq!(
+        &b[JH_SLOT..],
+        &before[JH_SLOT..],
+        "the copy in force is left as it is"
+    );
+    assert_eq!(JournalHeader::decode(&b, &l), Ok(h2));
+    // A torn write of generation 3: some of its 8-byte units reached pmem, the crc did not.
+    let mut torn = b;
+    let mut new = b;
+    let h3 = h2.next(12288, 12288, 9);
+    h3.encode(&mut new);
+    torn[JH_SLOT + 16..JH_SLOT + 24].copy_from_slice(&new[JH_SLOT + 16..JH_SLOT + 24]);
+    assert_eq!(
+        JournalHeader::decode(&torn, &l),
+        Ok(h2),
+        "a torn write leaves the older copy"
+    );
+    // A copy in the slot of the wrong parity is refused.
+    let mut wrong = [0u8; BS];
+    h1.encode(&mut wrong);
+    wrong.copy_within(JH_SLOT..BS, 0);
+    wrong[JH_SLOT..].fill(0);
+    assert_eq!(
+        JournalHeader::decode(&wrong, &l),
+        Err(Corrupt::BadJournalHeader)
+    );
+    // No valid copy at all: the first copy's error.
+    let mut none = b;
+    none[100] ^= 1;
+    none[JH_SLOT + 100] ^= 1;
+    assert_eq!(
+        JournalHeader::decode(&none, &l),
+        Err(Corrupt::BadJournalCrc)
+    );
 }
 
 /// Writes a transaction setting `n` target blocks' bytes at varied offsets; returns the records.

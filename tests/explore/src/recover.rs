@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Recovery exactly as the kernel's mount does it (`fs/mount.rs`, `load`): the superblock decoded
-//! and checked against the device size, the journal header decoded, [`journal_replay`], then a
+//! Recovery exactly as the kernel's mount does it (`fs/mount.rs`, `load`): the superblock read by
+//! the shared `read_superblock` (from the journal when its in-place copy was torn) and checked
+//! against the device size, the journal header decoded, [`journal_replay`], then a
 //! header with `tail = head = report.end` and `checkpoint_seq = report.last_seq` (written when
 //! anything was replayed or the tail moved), and the root inode checked. Any failure is what
 //! mount would refuse the filesystem for.
@@ -10,8 +11,8 @@
 //! the image in place, with the old blocks kept so that [`undo`] gives the crash state back.
 
 use ferrite_format::{
-    inode_location, journal_replay, Block, BlockIo, Error, Inode, JournalHeader, ReplayReport,
-    Scratch, Superblock, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
+    inode_location, journal_replay, read_superblock, Block, BlockIo, Error, Inode, JournalHeader,
+    ReplayReport, Scratch, Superblock, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
 };
 use ferrite_tools::image::Image;
 use std::collections::HashMap;
@@ -83,8 +84,12 @@ fn replay(img: &mut Image) -> Result<Recovered, String> {
     }
     let mut buf: Box<Block> = Box::new([0; BLOCK_SIZE]);
     let io = |e: std::io::Error| format!("read error: {e}");
-    img.read(0, &mut buf).map_err(io)?;
-    let sb = Superblock::decode(&buf).map_err(|c| format!("corrupt superblock: {c}"))?;
+    let mut scratch = Box::new(Scratch::new());
+    // As mount does: a superblock torn during its in-place update is taken from the journal.
+    let (sb, _torn) = read_superblock(&*img, &mut buf, &mut scratch).map_err(|e| match e {
+        Error::Corrupt(c) => format!("corrupt superblock: {c}"),
+        e => format!("cannot read the superblock: {e}"),
+    })?;
     if sb.layout.block_count > dev_blocks {
         return Err(format!(
             "the filesystem has {} blocks but the device only {dev_blocks}",
@@ -96,18 +101,17 @@ fn replay(img: &mut Image) -> Result<Recovered, String> {
     let header = JournalHeader::decode(&buf, &sb.layout)
         .map_err(|c| format!("corrupt journal header: {c}"))?;
     img.overlay = Some(HashMap::new());
-    let mut scratch = Box::new(Scratch::new());
     let report = journal_replay(img, &sb.layout, &header, &mut scratch).map_err(|e| match e {
         Error::Corrupt(c) => format!("corrupt journal: {c}"),
         e => format!("journal recovery failed: {e}"),
     })?;
-    let mut journal = header;
-    journal.tail = report.end;
-    journal.head = report.end;
-    journal.checkpoint_seq = report.last_seq;
     let header_written = report.transactions > 0 || report.end != header.tail;
     if header_written {
-        journal.encode(&mut buf);
+        // The next generation's slot; `buf` still holds the header block, so the slot in force
+        // is written back unchanged.
+        header
+            .next(report.end, report.end, report.last_seq)
+            .encode(&mut buf);
         img.write(sb.layout.journal_start, &buf)
             .map_err(|e| format!("journal header write: {e}"))?;
     }

@@ -440,26 +440,28 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
         }
         "journal" => {
             for i in 0..24 {
-                m.ok(&format!("creat f{i}"), || {
-                    file_with(&p(&format!("f{i}")), 0x90, 100)
-                })?;
+                let f = m.ok(&format!("creat f{i}"), || creat(&p(&format!("f{i}"))))?;
+                m.ok(&format!("write f{i}"), || pwrite(&f, &[0x90; 100], 0))?;
             }
             for i in 0..8 {
                 m.ok(&format!("unlink f{i}"), || sys::unlink(p(&format!("f{i}"))))?;
             }
         }
         "recovery" => {
-            m.ok("creat a", || file_with(&p("a"), 0xa1, 5000))?;
+            let a = m.ok("creat a", || creat(&p("a")))?;
+            m.ok("write a", || pwrite(&a, &[0xa1; 5000], 0))?;
+            drop(a);
             m.ok("mkdir d", || sys::mkdir(p("d")))?;
             let o = m.ok("creat d/orphan", || creat(&p("d/orphan")))?;
             m.ok("write d/orphan", || pwrite(&o, &[0xa2; 9000], 0))?;
             m.ok("unlink d/orphan (open)", || sys::unlink(p("d/orphan")))?;
             // Transactions that free nothing leave the journal unemptied: replay has work.
             m.ok("creat e", || creat(&p("e")).map(drop))?;
-            m.ok("chmod a", || sys::chmod(p("a"), 0o600))?;
-            // A power cut here: nothing after it reaches the device (the trace build drops it),
-            // so the unmount leaves the journal and the orphan behind.
-            m.ctl("freeze")?;
+            // A power cut right after chmod's journal commit: nothing after it reaches the device
+            // (the trace build drops it), so its in-place writes are for replay to make, and the
+            // unmount leaves the journal and the orphan behind.
+            m.ctl("freeze-after-fence 1")?;
+            m.ok("chmod a (in place: dropped)", || sys::chmod(p("a"), 0o600))?;
             m.ok("close d/orphan (dropped)", || {
                 drop(o);
                 Ok(())

@@ -409,14 +409,14 @@ impl Emu {
 
     /// The journal header's tail moves to the head (`Meta::checkpoint`).
     pub fn checkpoint(&mut self) {
-        let mut h = self.header;
-        h.tail = self.writer.head;
-        h.head = self.writer.head;
-        h.checkpoint_seq = self.writer.seq - 1;
+        let h = self
+            .header
+            .next(self.writer.head, self.writer.head, self.writer.seq - 1);
         let mut buf = [0u8; BLOCK_SIZE];
-        h.encode(&mut buf);
-        let at = self.sb.layout.journal_start * BS;
-        nt(&mut self.dev, &mut self.t, at, &buf, SITE_CHECKPOINT);
+        // Only the new generation's slot is written (the header in force stays intact).
+        let range = h.encode(&mut buf);
+        let at = self.sb.layout.journal_start * BS + range.start as u64;
+        nt(&mut self.dev, &mut self.t, at, &buf[range], SITE_CHECKPOINT);
         self.t.fence(SITE_CHECKPOINT_FENCE);
         self.header = h;
         self.writer.tail = h.tail;
