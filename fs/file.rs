@@ -108,8 +108,12 @@ pub(crate) fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
             return Ok(0);
         }
         file.modified()?;
-        #[cfg(ferrite_trace)]
         let start = u64::try_from(iocb.pos()).unwrap_or(0);
+        let old = inode.size();
+        if start > old {
+            // The gap reads as zeroes, whatever a crash left past the old end.
+            zero_eof(mount, inode.ino(), old, start)?;
+        }
         let n = crate::dax::rw::rw(iocb, from)?;
         let end = u64::try_from(iocb.pos()).unwrap_or(0);
         // The trace build records the data the kernel just copied into the file's blocks.
@@ -184,10 +188,29 @@ fn zero_bytes(mount: &Mount, ino: u64, from: u64, to: u64) -> Result {
     Ok(())
 }
 
-/// Frees the blocks of file blocks `start..end`, a bounded number of extents per transaction.
-fn punch_blocks(mount: &Mount, inode: &Inode, start: u64, end: u64, size: Option<u64>) -> Result {
+/// The attributes the first transaction of [`punch_blocks`] writes besides the size.
+#[derive(Clone, Copy)]
+pub(crate) enum Times {
+    /// Modification and change time: now.
+    Now,
+    /// Every attribute of the VFS inode (a `setattr` that changes the size as well), so that the
+    /// whole `setattr` is one transaction.
+    All,
+}
+
+/// Frees the blocks of file blocks `start..end`, a bounded number of extents per transaction;
+/// the first transaction also records `size` (if any) and `times`.
+fn punch_blocks(
+    mount: &Mount,
+    inode: &Inode,
+    start: u64,
+    end: u64,
+    size: Option<u64>,
+    times: Times,
+) -> Result {
     let ino = inode.ino();
     let now = ts(inode.now());
+    let attrs = inode.attrs();
     let mut first = true;
     loop {
         let (done, rec) = mount.tx(|ctx| {
@@ -196,8 +219,13 @@ fn punch_blocks(mount: &Mount, inode: &Inode, start: u64, end: u64, size: Option
                 if let Some(s) = size {
                     r.size = s;
                 }
-                r.mtime = now;
-                r.ctime = now;
+                match times {
+                    Times::Now => {
+                        r.mtime = now;
+                        r.ctime = now;
+                    }
+                    Times::All => super::inode::apply_attrs(&mut r, &attrs),
+                }
                 ctx.write_inode(&r)?;
             }
             let done = if start < end {
@@ -215,7 +243,24 @@ fn punch_blocks(mount: &Mount, inode: &Inode, start: u64, end: u64, size: Option
     }
 }
 
-/// Changes the size of a regular file; the caller holds the inode lock.
+/// Zeroes the rest of the last block past the old size `old` (up to `to`), before an extension
+/// makes it part of the file: a crash between a truncate's new size and its zeroing of the tail
+/// can leave old bytes there.
+fn zero_eof(mount: &Mount, ino: u64, old: u64, to: u64) -> Result {
+    let tail_end = ((old + BS - 1) & !(BS - 1)).min(to);
+    if tail_end > old {
+        zero_bytes(mount, ino, old, tail_end)?;
+    }
+    Ok(())
+}
+
+/// Changes the size of a regular file, in the transaction that also records every attribute of
+/// the VFS inode (`setattr` copied them there first); the caller holds the inode lock.
+///
+/// Shrinking: the new size commits first (with the first blocks freed), then the rest of the
+/// last block is zeroed, now past the end of the file; so no crash state shows the file at its
+/// old size with zeroes in it. Growing: the old last block's tail is zeroed first
+/// ([`zero_eof`]).
 pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
     if size > format::MAX_FILE_SIZE {
         return Err(EFBIG);
@@ -227,13 +272,15 @@ pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
         // Wait for pinned pages, then unmap, then free.
         inval.break_layouts(size, None)?;
         inode.truncate_setsize(size);
-        // The rest of the last block reads as zeroes from now on, and after a later extension.
-        let tail_end = ((size + BS - 1) & !(BS - 1)).min(old.max(size));
-        zero_bytes(mount, inode.ino(), size, tail_end)?;
         let first_free = (size + BS - 1) >> BLOCK_SHIFT;
-        punch_blocks(mount, inode, first_free, MAX_FILE_BLOCKS, Some(size))
+        punch_blocks(mount, inode, first_free, MAX_FILE_BLOCKS, Some(size), Times::All)?;
+        // The rest of the last block reads as zeroes after a later extension (and through a
+        // mapping of the last page).
+        let tail_end = ((size + BS - 1) & !(BS - 1)).min(old);
+        zero_bytes(mount, inode.ino(), size, tail_end)
     } else {
-        punch_blocks(mount, inode, 0, 0, Some(size))?;
+        zero_eof(mount, inode.ino(), old, size)?;
+        punch_blocks(mount, inode, 0, 0, Some(size), Times::All)?;
         inode.set_size(size);
         Ok(())
     }
@@ -320,12 +367,23 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
             zero_bytes(mount, ino, off, first_full << BLOCK_SHIFT)?;
             zero_bytes(mount, ino, end_full << BLOCK_SHIFT, end)?;
         }
-        return punch_blocks(mount, inode, first_full, end_full.max(first_full), None);
+        return punch_blocks(
+            mount,
+            inode,
+            first_full,
+            end_full.max(first_full),
+            None,
+            Times::Now,
+        );
     }
     if mode & zero != 0 {
         inval.break_layouts(off, Some(end - 1))?;
         inode.truncate_pagecache_range(off, end - 1);
         zero_bytes(mount, ino, off, end)?;
+    }
+    let new_size = (mode & keep == 0 && end > size).then_some(end);
+    if new_size.is_some() {
+        zero_eof(mount, ino, size, off)?;
     }
     allocate(
         mount,
@@ -333,10 +391,9 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
         off >> BLOCK_SHIFT,
         (end + BS - 1) >> BLOCK_SHIFT,
     )?;
-    let new_size = (mode & keep == 0 && end > size).then_some(end);
     if new_size.is_some() || mode & zero != 0 {
         // Times (and the size) in one transaction.
-        punch_blocks(mount, inode, 0, 0, new_size)?;
+        punch_blocks(mount, inode, 0, 0, new_size, Times::Now)?;
     }
     Ok(())
 }

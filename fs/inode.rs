@@ -75,14 +75,19 @@ fn persist_attrs(mount: &Mount, inode: &Inode) -> Result {
     let a = inode.attrs();
     mount.tx(|ctx| {
         let mut r = ctx.read_inode(a.ino)?;
-        r.mode = (r.mode & S_IFMT) | (a.mode & !S_IFMT);
-        r.uid = a.uid;
-        r.gid = a.gid;
-        r.atime = ts((a.atime_sec, a.atime_nsec));
-        r.mtime = ts((a.mtime_sec, a.mtime_nsec));
-        r.ctime = ts((a.ctime_sec, a.ctime_nsec));
+        apply_attrs(&mut r, &a);
         ctx.write_inode(&r)
     })
+}
+
+/// Copies the VFS inode's permission bits, owner and times `a` into the record `r`.
+pub(crate) fn apply_attrs(r: &mut Rec, a: &Attrs) {
+    r.mode = (r.mode & S_IFMT) | (a.mode & !S_IFMT);
+    r.uid = a.uid;
+    r.gid = a.gid;
+    r.atime = ts((a.atime_sec, a.atime_nsec));
+    r.mtime = ts((a.mtime_sec, a.mtime_nsec));
+    r.ctime = ts((a.ctime_sec, a.ctime_nsec));
 }
 
 /// `setattr`: permission checks, size change, then the other attributes.
@@ -90,17 +95,25 @@ pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
     let inode = dentry.inode().ok_or(ENOENT)?;
     let mount = mount_of(inode.super_block())?;
     attr.prepare(idmap, dentry)?;
+    let mut new_size = None;
     if attr.valid() & bindings::ATTR_SIZE != 0 {
         let size = u64::try_from(attr.size()).map_err(|_| EINVAL)?;
         if inode.mode() & S_IFMT != S_IFREG {
             return Err(EINVAL);
         }
+        if size > super::format::MAX_FILE_SIZE {
+            return Err(EFBIG);
+        }
         if size != inode.size() {
-            super::file::truncate(mount, inode, size)?;
+            new_size = Some(size);
         }
     }
     attr.copy_to(idmap, inode);
-    persist_attrs(mount, inode)
+    match new_size {
+        // The size and every other attribute in one transaction: setattr is atomic.
+        Some(size) => super::file::truncate(mount, inode, size),
+        None => persist_attrs(mount, inode),
+    }
 }
 
 /// The `FS_IOC_FSGETXATTR` flags of an inode: `FS_XFLAG_DAX` on regular files (every one is DAX)

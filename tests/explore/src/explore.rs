@@ -622,6 +622,19 @@ struct InFlight {
     name: String,
 }
 
+/// Whether a call is one that ferrite makes in steps, by the workload's naming: one that stores
+/// file data (`write`, `pwrite`, a `store:` through a mapping; file data is not journaled and
+/// POSIX makes no such call atomic) or `fallocate` (one transaction per extent allocated, then
+/// the size and times; a large one cannot fit one transaction). While one is in flight the
+/// states its program order passes through (every store up to one of its fences) are accepted,
+/// and the content of the files it writes is not compared; every state must still recover, be
+/// clean for fsck and show no stale data, and once the call returned all of it must be there.
+pub fn is_stepwise_call(name: &str) -> bool {
+    ["write", "pwrite", "store:", "fallocate"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
 impl Explorer<'_> {
     fn run(&mut self) -> Result<(), String> {
         let trace = self.trace;
@@ -742,7 +755,7 @@ impl Explorer<'_> {
         if let Some(e) = in_flight.and_then(|f| self.oracle.after.get(&f.n)) {
             v.push(e.clone());
         }
-        if self.opts.accept_program_order {
+        if self.opts.accept_program_order || in_flight.is_some_and(|f| is_stepwise_call(&f.name)) {
             if let Some(po) = in_flight.and_then(|f| self.oracle.program_order.get(&f.n)) {
                 for (rec, d) in po {
                     if !v.iter().any(|e| e.outcome == Ok(*d)) {
@@ -1033,7 +1046,8 @@ impl Explorer<'_> {
                     .fold(0u64, |k, e| mix64(k ^ e.outcome.as_ref().map_or(1, |d| *d)));
                 let digest = po.digest;
                 let ok = accepted.iter().any(|e| e.outcome == Ok(digest))
-                    || (self.opts.data_not_atomic
+                    || ((self.opts.data_not_atomic
+                        || in_flight.is_some_and(|f| is_stepwise_call(&f.name)))
                         && in_flight.is_some()
                         && self.accepted_without_data(digest, key, accepted));
                 let Some(po) = self.ck.posts.get(post) else {
