@@ -362,7 +362,14 @@ fn fsck_repairs_block_bitmap() {
 fn plant_orphan(fs: &mut Fs) {
     let d = fs.mkdir(ROOT_INO, "tmp").unwrap();
     let f = fs.create_file(d, "gone", 4).unwrap();
-    let mut i = fs.inode(f).unwrap();
+    unlink_as_orphan(fs, d, f, "gone", 0);
+    fs.finish().unwrap();
+}
+
+/// Removes `name` (inode `ino`) from directory `d`, the last entry there, leaving `ino` with no
+/// link; `d` loses `subdir` links (1 for a directory).
+fn unlink_as_orphan(fs: &mut Fs, d: u64, ino: u64, name: &str, subdir: u32) {
+    let mut i = fs.inode(ino).unwrap();
     i.nlink = 0;
     fs.write_inode(&i).unwrap();
     let mut di = fs.inode(d).unwrap();
@@ -370,11 +377,19 @@ fn plant_orphan(fs: &mut Fs) {
         panic!()
     };
     let seed = fs.sb.hash_seed;
-    dir_remove(&mut fs.img, d, &seed, &mut r, b"gone", &mut fs.scratch).unwrap();
+    dir_remove(
+        &mut fs.img,
+        d,
+        &seed,
+        &mut r,
+        name.as_bytes(),
+        &mut fs.scratch,
+    )
+    .unwrap();
     di.data = InodeData::Dir(r);
+    di.nlink -= subdir;
     di.blocks = 0;
     fs.write_inode(&di).unwrap();
-    fs.finish().unwrap();
 }
 
 #[test]
@@ -493,6 +508,40 @@ fn fsck_accepts_orphans_after_an_unclean_unmount() {
     assert!(
         !s.contains("an orphan of the"),
         "the orphan is still there after fsck -y:\n{s}"
+    );
+}
+
+#[test]
+fn fsck_accepts_an_emptied_directory_orphan_after_an_unclean_unmount() {
+    // rmdir of a directory still in use (or a crash between rmdir and the freeing) leaves it
+    // with no link and no entry: an orphan like a file, not an error.
+    let t = Tmp::new("orphan-dir");
+    let (img, _) = populated(&t, "img");
+    with_fs(&img, |fs| {
+        let d = fs.mkdir(ROOT_INO, "tmp").unwrap();
+        let e = fs.mkdir(d, "empty").unwrap();
+        unlink_as_orphan(fs, d, e, "empty", 1);
+        fs.finish().unwrap();
+        // As a crash leaves it: the clean flag off (both superblocks).
+        fs.sb.state &= !STATE_CLEAN;
+        fs.sb.encode(&mut fs.scratch.a);
+        let b = fs.scratch.a;
+        fs.img.write(0, &b).unwrap();
+        fs.img.write(fs.sb.layout.backup_sb, &b).unwrap();
+    });
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 0, "fsck -n exit\n{s}");
+    assert!(
+        s.contains("unlinked directory, an orphan of the unclean unmount"),
+        "{s}"
+    );
+    let (c, s) = fsck(&img, "-y");
+    assert!(c == 0 || c == 1, "fsck -y exit {c}\n{s}");
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 0, "{s}");
+    assert!(
+        !s.contains("an orphan of the"),
+        "still there after -y:\n{s}"
     );
 }
 
