@@ -273,7 +273,14 @@ pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
         inval.break_layouts(size, None)?;
         inode.truncate_setsize(size);
         let first_free = (size + BS - 1) >> BLOCK_SHIFT;
-        punch_blocks(mount, inode, first_free, MAX_FILE_BLOCKS, Some(size), Times::All)?;
+        punch_blocks(
+            mount,
+            inode,
+            first_free,
+            MAX_FILE_BLOCKS,
+            Some(size),
+            Times::All,
+        )?;
         // The rest of the last block reads as zeroes after a later extension (and through a
         // mapping of the last page).
         let tail_end = ((size + BS - 1) & !(BS - 1)).min(old);
