@@ -37,7 +37,29 @@ pub struct Image {
 impl Image {
     /// Opens `path` (regular file or block device); its size comes from seeking to the end,
     /// which works for both.
+    ///
+    /// Anything else (a FIFO, a directory, a socket, a character device) is refused before it is
+    /// opened: opening a FIFO would block until something writes to it.
     pub fn open(path: &Path, writable: bool) -> std::io::Result<Image> {
+        use std::os::unix::fs::FileTypeExt;
+        let t = std::fs::metadata(path)?.file_type();
+        if !(t.is_file() || t.is_block_device()) {
+            let what = if t.is_dir() {
+                "a directory"
+            } else if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_socket() {
+                "a socket"
+            } else if t.is_char_device() {
+                "a character device"
+            } else {
+                "not a regular file"
+            };
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{what}, not a block device or an image file"),
+            ));
+        }
         let mut file = OpenOptions::new().read(true).write(writable).open(path)?;
         let size = file.seek(SeekFrom::End(0))?;
         Ok(Image {

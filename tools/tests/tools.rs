@@ -729,3 +729,23 @@ fn fsck_preen_skips_clean_unless_forced() {
     let o = Command::new(FSCK).args(["-af"]).arg(&img).output().unwrap();
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
+
+#[test]
+fn tools_refuse_what_is_not_a_device_or_an_image_at_once() {
+    // A FIFO would block the open until something writes to it; a directory cannot hold a
+    // filesystem. Each tool says what the path is and exits non-zero, without waiting.
+    let t = Tmp::new("not-an-image");
+    let fifo = t.0.join("fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let dir = t.0.join("dir");
+    std::fs::create_dir(&dir).unwrap();
+    for (p, what) in [(&fifo, "a FIFO"), (&dir, "a directory")] {
+        let (c, s) = fsck(p, "-n");
+        assert_ne!(c, 0, "{s}");
+        assert!(s.contains(what), "fsck on {what}: {s}");
+        let o = run(MKFS, &["-f", "-q"], p);
+        assert_ne!(code(&o), 0);
+        assert!(text(&o).contains(what), "mkfs on {what}: {}", text(&o));
+    }
+}
