@@ -145,13 +145,16 @@ pub(crate) fn dirty_inode(inode: &Inode, _flags: u32) {
     let Ok(mount) = mount_of(inode.super_block()) else {
         return;
     };
-    if let Err(e) = persist_attrs(mount, inode) {
-        pr_warn!(
+    // EROFS: the filesystem stopped writing after corruption and said so once, when it did; a
+    // line per evicted inode would bury that message.
+    match persist_attrs(mount, inode) {
+        Err(e) if e.to_errno() != EROFS.to_errno() => pr_warn!(
             "{}: cannot write the times of inode {}: error {}\n",
             inode.super_block().id(),
             inode.ino(),
             e.to_errno()
-        );
+        ),
+        _ => {}
     }
 }
 
