@@ -18,7 +18,7 @@
 
 use super::format::{
     self, copy_bytes, AllocPolicy, Bitmap, Block, BlockIo, JournalHeader, JournalWriter, Layout,
-    Scratch, Superblock, BITMAP_BYTES, BLOCK_SIZE, JREC_HDR,
+    Scratch, Superblock, BLOCK_SIZE, JREC_HDR,
 };
 use super::ops::Ctx;
 use super::pmem_io::MountIo;
@@ -28,8 +28,6 @@ use crate::pmem::{self, Pmem};
 use kernel::prelude::*;
 
 const BS: u64 = BLOCK_SIZE as u64;
-/// Changed byte ranges closer than this are written as one record (a record header is 32 bytes).
-const MERGE_GAP: usize = 64;
 
 /// A changed byte range of a captured block.
 #[derive(Clone, Copy)]
@@ -161,40 +159,23 @@ impl Meta {
                 diff_err = Err(e);
                 break;
             }
-            if is_block_bitmap(&self.sb.layout, *blk) && frees_bits(&old, buf) {
+            if is_block_bitmap(&self.sb.layout, *blk) && format::bitmap_frees(&old, buf) {
                 self.freed = true;
             }
-            let mut i = 0usize;
-            while i < BLOCK_SIZE {
-                // Whole equal 64-byte chunks are skipped with one comparison.
-                if i % 64 == 0 && buf.get(i..i + 64) == old.get(i..i + 64) {
-                    i += 64;
-                    continue;
-                }
-                if buf.get(i) == old.get(i) {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                let mut end = i + 1;
-                let mut j = end;
-                while j < BLOCK_SIZE && j < end + MERGE_GAP {
-                    if buf.get(j) != old.get(j) {
-                        end = j + 1;
-                    }
-                    j += 1;
-                }
+            let mut from = 0usize;
+            while let Some(c) = format::changed_range(&old, buf, from) {
+                let len = c.end - c.start;
                 let r = Range {
                     slot,
-                    off: start,
-                    len: end - start,
+                    off: c.start,
+                    len,
                 };
                 if let Err(e) = self.ranges.push(r, GFP_KERNEL) {
                     diff_err = Err(e.into());
                     break;
                 }
-                bytes = bytes.saturating_add((JREC_HDR + ((end - start + 7) & !7)) as u64);
-                i = end;
+                bytes = bytes.saturating_add((JREC_HDR + ((len + 7) & !7)) as u64);
+                from = c.end;
             }
             if diff_err.is_err() {
                 break;
@@ -428,12 +409,4 @@ impl BlockIo for TxIo<'_> {
 /// Whether `blk` is a block of the block bitmap.
 fn is_block_bitmap(l: &Layout, blk: u64) -> bool {
     blk >= l.block_bitmap_start && blk - l.block_bitmap_start < l.block_bitmap_blocks
-}
-
-/// Whether going from bitmap block `old` to `new` clears any bit (frees a block).
-fn frees_bits(old: &Block, new: &Block) -> bool {
-    old.iter()
-        .zip(new.iter())
-        .take(BITMAP_BYTES)
-        .any(|(o, n)| o & !n != 0)
 }

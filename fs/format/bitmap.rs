@@ -389,3 +389,11 @@ fn first_run(buf: &Block, off: u64, n: u64, min: u64, max: u64) -> Option<(u64, 
         None
     }
 }
+
+/// Whether going from bitmap block `old` to `new` clears a bit (frees a block or an inode).
+pub fn bitmap_frees(old: &Block, new: &Block) -> bool {
+    old.iter()
+        .zip(new.iter())
+        .take(BITMAP_BYTES)
+        .any(|(o, n)| o & !n != 0)
+}

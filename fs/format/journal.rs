@@ -467,6 +467,38 @@ pub fn journal_replay<I: BlockIo>(
     }
 }
 
+/// Changed bytes closer than this go into one DATA record (a record header is 32 bytes).
+pub const JREC_MERGE_GAP: usize = 64;
+
+/// The first byte range at or after `from` where block `new` differs from `old`, differences
+/// closer than [`JREC_MERGE_GAP`] merged: what a transaction journals of a captured block (the
+/// kernel's commit and the tools' emulation of it call this in a loop, `from` = the last end).
+pub fn changed_range(old: &Block, new: &Block, from: usize) -> Option<core::ops::Range<usize>> {
+    let mut i = from;
+    while i < BLOCK_SIZE {
+        // Whole equal 64-byte chunks are skipped with one comparison.
+        let chunk = i..i.saturating_add(64);
+        if i % 64 == 0 && new.get(chunk.clone()) == old.get(chunk) {
+            i = i.saturating_add(64);
+            continue;
+        }
+        if new.get(i) == old.get(i) {
+            i = i.saturating_add(1);
+            continue;
+        }
+        let mut end = i.saturating_add(1);
+        let mut j = end;
+        while j < BLOCK_SIZE && j < end.saturating_add(JREC_MERGE_GAP) {
+            if new.get(j) != old.get(j) {
+                end = j.saturating_add(1);
+            }
+            j = j.saturating_add(1);
+        }
+        return Some(i..end);
+    }
+    None
+}
+
 /// Writes transactions into the log (used by the tools and tests; the kernel may write the same
 /// records through its persistence primitives).
 pub struct JournalWriter {

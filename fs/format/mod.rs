@@ -30,8 +30,8 @@ mod recovery;
 mod superblock;
 
 pub use bitmap::{
-    bitmap_block_check, bitmap_block_init, bitmap_get, bitmap_seal, bitmap_set, AllocPolicy,
-    Bitmap, BitmapKind, BITMAP_BYTES, BITS_PER_BITMAP_BLOCK,
+    bitmap_block_check, bitmap_block_init, bitmap_frees, bitmap_get, bitmap_seal, bitmap_set,
+    AllocPolicy, Bitmap, BitmapKind, BITMAP_BYTES, BITS_PER_BITMAP_BLOCK,
 };
 pub use btree::{TreeRoot, INTERNAL_CAP, MAX_TREE_DEPTH};
 pub use bytes::copy_bytes;
@@ -53,7 +53,8 @@ pub use inode::{
 };
 pub use io::{Block, BlockIo, Scratch};
 pub use journal::{
-    journal_replay, JournalHeader, JournalWriter, ReplayReport, JH_SLOT, JREC_HDR, JREC_MAX_PAYLOAD,
+    changed_range, journal_replay, JournalHeader, JournalWriter, ReplayReport, JH_SLOT, JREC_HDR,
+    JREC_MAX_PAYLOAD, JREC_MERGE_GAP,
 };
 pub use recovery::read_superblock;
 pub use superblock::{

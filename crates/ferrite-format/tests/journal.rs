@@ -388,3 +388,24 @@ fn full_journal_is_nospace() {
     );
     assert_eq!(w.add(&mut io, 1000, 0, &[], &mut s), Err(Error::Invalid));
 }
+
+#[test]
+fn changed_range_merges_close_differences_and_skips_equal_bytes() {
+    let old = [0u8; BS];
+    let mut new = old;
+    assert_eq!(changed_range(&old, &new, 0), None);
+    // Two differences 40 bytes apart: one range; one 200 bytes further: another.
+    new[100] = 1;
+    new[140] = 2;
+    new[400] = 3;
+    new[BS - 1] = 4;
+    assert_eq!(changed_range(&old, &new, 0), Some(100..141));
+    assert_eq!(changed_range(&old, &new, 141), Some(400..401));
+    assert_eq!(changed_range(&old, &new, 401), Some(BS - 1..BS));
+    assert_eq!(changed_range(&old, &new, BS), None);
+    // A gap of exactly JREC_MERGE_GAP bytes splits.
+    let mut g = old;
+    g[0] = 1;
+    g[1 + JREC_MERGE_GAP] = 1;
+    assert_eq!(changed_range(&old, &g, 0), Some(0..1));
+}

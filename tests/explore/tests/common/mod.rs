@@ -21,17 +21,15 @@ use ferrite_explore::explore::{explore, Options, Summary};
 use ferrite_explore::trace::{Trace, TraceWriter};
 use ferrite_format::ops::{mkfs, Ctx, MkfsParams, NewInode};
 use ferrite_format::{
-    AllocPolicy, Bitmap, Block, BlockIo, Error, ExtentLookup, JournalHeader, JournalWriter, Layout,
-    Scratch, Superblock, Timespec, BITMAP_BYTES, BLOCK_SIZE, LABEL_MAX, ROOT_INO, STATE_CLEAN,
-    S_IFREG,
+    bitmap_frees, changed_range, AllocPolicy, Bitmap, Block, BlockIo, Error, ExtentLookup,
+    JournalHeader, JournalWriter, Layout, Scratch, Superblock, Timespec, BLOCK_SIZE, LABEL_MAX,
+    ROOT_INO, STATE_CLEAN, S_IFREG,
 };
 use ferrite_tools::image::Image;
 
 /// Blocks of the test device (4 MiB).
 pub const BLOCKS: u64 = 1024;
 const BS: u64 = BLOCK_SIZE as u64;
-/// Changed ranges closer than this are one journal record (as `fs/txn.rs`).
-const MERGE_GAP: usize = 64;
 
 /// Call sites, as the kernel's trace names them.
 pub const SITE_JOURNAL_FENCE: &str = "fs/txn.rs:258";
@@ -326,31 +324,14 @@ impl Emu {
             self.dev.read(*blk, &mut old).expect("read");
             let bitmap =
                 *blk >= l.block_bitmap_start && *blk < l.block_bitmap_start + l.block_bitmap_blocks;
-            if bitmap
-                && old[..BITMAP_BYTES]
-                    .iter()
-                    .zip(&new[..])
-                    .any(|(o, n)| o & !n != 0)
-            {
+            if bitmap && bitmap_frees(&old, new) {
                 freed = true;
             }
-            let mut i = 0;
-            while i < BLOCK_SIZE {
-                if old[i] == new[i] {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                let mut end = i + 1;
-                let mut j = end;
-                while j < BLOCK_SIZE && j < end + MERGE_GAP {
-                    if old[j] != new[j] {
-                        end = j + 1;
-                    }
-                    j += 1;
-                }
-                ranges.push((*blk, start, new[start..end].to_vec()));
-                i = end;
+            // The same diff as the module's commit (fs/txn.rs).
+            let mut from = 0;
+            while let Some(c) = changed_range(&old, new, from) {
+                ranges.push((*blk, c.start, new[c.clone()].to_vec()));
+                from = c.end;
             }
         }
         if ranges.is_empty() {
