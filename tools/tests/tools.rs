@@ -359,6 +359,28 @@ fn fsck_repairs_block_bitmap() {
 
 /// Plants an unlinked file that is still allocated (as a crash leaves one that was open, or whose
 /// last link was just removed), on a filesystem left clean.
+/// As a crash leaves the filesystem: the clean flag off (both superblocks).
+fn mark_unclean(fs: &mut Fs) {
+    fs.sb.state &= !STATE_CLEAN;
+    fs.sb.encode(&mut fs.scratch.a);
+    let b = fs.scratch.a;
+    fs.img.write(0, &b).unwrap();
+    fs.img.write(fs.sb.layout.backup_sb, &b).unwrap();
+}
+
+/// fsck -y frees the orphan an unclean image holds, and -n is clean after it.
+fn assert_orphan_freed(img: &Path) {
+    let (c, s) = fsck(img, "-y");
+    assert!(c == 0 || c == 1, "fsck -y exit {c}\n{s}");
+    assert!(s.contains("freed"), "{s}");
+    let (c, s) = fsck(img, "-n");
+    assert_eq!(c, 0, "{s}");
+    assert!(
+        !s.contains("an orphan of the"),
+        "the orphan is still there after fsck -y:\n{s}"
+    );
+}
+
 fn plant_orphan(fs: &mut Fs) {
     let d = fs.mkdir(ROOT_INO, "tmp").unwrap();
     let f = fs.create_file(d, "gone", 4).unwrap();
@@ -488,27 +510,14 @@ fn fsck_accepts_orphans_after_an_unclean_unmount() {
     let (img, _) = populated(&t, "img");
     with_fs(&img, |fs| {
         plant_orphan(fs);
-        // As a crash leaves it: the clean flag off (both superblocks).
-        fs.sb.state &= !STATE_CLEAN;
-        fs.sb.encode(&mut fs.scratch.a);
-        let b = fs.scratch.a;
-        fs.img.write(0, &b).unwrap();
-        fs.img.write(fs.sb.layout.backup_sb, &b).unwrap();
+        mark_unclean(fs);
     });
     let before = std::fs::read(&img).unwrap();
     let (c, s) = fsck(&img, "-n");
     assert_eq!(c, 0, "fsck -n exit\n{s}");
     assert!(s.contains("an orphan of the unclean unmount"), "{s}");
     assert!(std::fs::read(&img).unwrap() == before, "fsck -n wrote");
-    let (c, s) = fsck(&img, "-y");
-    assert!(c == 0 || c == 1, "fsck -y exit {c}\n{s}");
-    assert!(s.contains("freed"), "{s}");
-    let (c, s) = fsck(&img, "-n");
-    assert_eq!(c, 0, "{s}");
-    assert!(
-        !s.contains("an orphan of the"),
-        "the orphan is still there after fsck -y:\n{s}"
-    );
+    assert_orphan_freed(&img);
 }
 
 #[test]
@@ -522,12 +531,7 @@ fn fsck_accepts_an_emptied_directory_orphan_after_an_unclean_unmount() {
         let e = fs.mkdir(d, "empty").unwrap();
         unlink_as_orphan(fs, d, e, "empty", 1);
         fs.finish().unwrap();
-        // As a crash leaves it: the clean flag off (both superblocks).
-        fs.sb.state &= !STATE_CLEAN;
-        fs.sb.encode(&mut fs.scratch.a);
-        let b = fs.scratch.a;
-        fs.img.write(0, &b).unwrap();
-        fs.img.write(fs.sb.layout.backup_sb, &b).unwrap();
+        mark_unclean(fs);
     });
     let (c, s) = fsck(&img, "-n");
     assert_eq!(c, 0, "fsck -n exit\n{s}");
@@ -535,14 +539,7 @@ fn fsck_accepts_an_emptied_directory_orphan_after_an_unclean_unmount() {
         s.contains("unlinked directory, an orphan of the unclean unmount"),
         "{s}"
     );
-    let (c, s) = fsck(&img, "-y");
-    assert!(c == 0 || c == 1, "fsck -y exit {c}\n{s}");
-    let (c, s) = fsck(&img, "-n");
-    assert_eq!(c, 0, "{s}");
-    assert!(
-        !s.contains("an orphan of the"),
-        "still there after -y:\n{s}"
-    );
+    assert_orphan_freed(&img);
 }
 
 #[test]
