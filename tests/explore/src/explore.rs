@@ -43,9 +43,14 @@
 //! before `n`, or `S(n)` (all or nothing). Independently of the oracle, every state must recover
 //! (mount must not refuse it), be clean for `fsck -n` and expose no stale device contents.
 //!
-//! A call made of several transactions (a `write` allocating, then setting the size) passes
-//! through states that are neither: a mismatching tree that is the tree of the *program-order*
-//! state at one of the call's fences (every store up to it persisted, no crash reordering) is
+//! A call the workload marks `S` instead of `B` is one ferrite makes in steps: one that stores
+//! file data (`write`, a store through a mapping; file data is not journaled and POSIX makes no
+//! such call atomic) or `fallocate` (one transaction per extent, then the size and times). While
+//! one is in flight, the states of its program order are accepted and the content of the files
+//! it writes is not compared; every state must still recover, be clean for fsck and show no
+//! stale data, and once it returned all of it must be there. Any other call made of several
+//! transactions passes through states that are neither: a mismatching tree that is the tree of
+//! the *program-order* state at one of the call's fences (every store up to it persisted, no crash reordering) is
 //! reported as such ("the call is not atomic"), and with
 //! [`Options::accept_program_order`] accepted. File data is not journaled: a call in flight may
 //! have persisted part of the data it stores; with [`Options::data_not_atomic`] the content of
@@ -620,19 +625,8 @@ struct Explorer<'a> {
 struct InFlight {
     n: u64,
     name: String,
-}
-
-/// Whether a call is one that ferrite makes in steps, by the workload's naming: one that stores
-/// file data (`write`, `pwrite`, a `store:` through a mapping; file data is not journaled and
-/// POSIX makes no such call atomic) or `fallocate` (one transaction per extent allocated, then
-/// the size and times; a large one cannot fit one transaction). While one is in flight the
-/// states its program order passes through (every store up to one of its fences) are accepted,
-/// and the content of the files it writes is not compared; every state must still recover, be
-/// clean for fsck and show no stale data, and once the call returned all of it must be there.
-pub fn is_stepwise_call(name: &str) -> bool {
-    ["write", "pwrite", "store:", "fallocate"]
-        .iter()
-        .any(|p| name.starts_with(p))
+    /// Marked `S`: a call ferrite makes in steps (see the module documentation).
+    stepwise: bool,
 }
 
 impl Explorer<'_> {
@@ -679,11 +673,12 @@ impl Explorer<'_> {
                 Kind::Mark => {
                     for m in trace.marks(rec) {
                         match m {
-                            Mark::Begin { n, name } => {
+                            Mark::Begin { n, name, stepwise } => {
                                 self.call_data.clear();
                                 in_flight = Some(InFlight {
                                     n,
                                     name: name.split_whitespace().collect::<Vec<_>>().join("_"),
+                                    stepwise,
                                 })
                             }
                             Mark::End { n, .. } => {
@@ -755,7 +750,7 @@ impl Explorer<'_> {
         if let Some(e) = in_flight.and_then(|f| self.oracle.after.get(&f.n)) {
             v.push(e.clone());
         }
-        if self.opts.accept_program_order || in_flight.is_some_and(|f| is_stepwise_call(&f.name)) {
+        if self.opts.accept_program_order || in_flight.is_some_and(|f| f.stepwise) {
             if let Some(po) = in_flight.and_then(|f| self.oracle.program_order.get(&f.n)) {
                 for (rec, d) in po {
                     if !v.iter().any(|e| e.outcome == Ok(*d)) {
@@ -1046,8 +1041,7 @@ impl Explorer<'_> {
                     .fold(0u64, |k, e| mix64(k ^ e.outcome.as_ref().map_or(1, |d| *d)));
                 let digest = po.digest;
                 let ok = accepted.iter().any(|e| e.outcome == Ok(digest))
-                    || ((self.opts.data_not_atomic
-                        || in_flight.is_some_and(|f| is_stepwise_call(&f.name)))
+                    || ((self.opts.data_not_atomic || in_flight.is_some_and(|f| f.stepwise))
                         && in_flight.is_some()
                         && self.accepted_without_data(digest, key, accepted));
                 let Some(po) = self.ck.posts.get(post) else {

@@ -283,12 +283,15 @@ impl Trace {
 /// A line of a MARK record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mark {
-    /// `B <n> <name...>`: system call `n` starts.
+    /// `B <n> <name...>`: system call `n` starts; `S <n> <name...>`: the same for a call made
+    /// in steps (see [`crate::explore`]).
     Begin {
         /// The call's number.
         n: u64,
         /// Its name and arguments, as the workload wrote them.
         name: String,
+        /// Started with `S`: the workload declares the call made in steps.
+        stepwise: bool,
     },
     /// `E <n> <ret>`: system call `n` returned `ret` (or `-errno`).
     End {
@@ -314,13 +317,14 @@ pub fn parse_marks(text: &str) -> Vec<Mark> {
         let n = words.next().and_then(|w| w.parse::<u64>().ok());
         let rest = words.next().unwrap_or("").trim();
         let m = match (tag, n) {
-            ("B", Some(n)) => Mark::Begin {
+            ("B" | "S", Some(n)) => Mark::Begin {
                 n,
                 name: if rest.is_empty() {
                     "?".into()
                 } else {
                     rest.to_string()
                 },
+                stepwise: tag == "S",
             },
             ("E", Some(n)) => match rest.split(' ').next().and_then(|r| r.parse::<i64>().ok()) {
                 Some(ret) => Mark::End { n, ret },
@@ -484,7 +488,8 @@ mod tests {
             [
                 Mark::Begin {
                     n: 1,
-                    name: "creat /a".into()
+                    name: "creat /a".into(),
+                    stepwise: false,
                 },
                 Mark::Other("W demo".into())
             ]
@@ -527,7 +532,16 @@ mod tests {
             parse_marks("B 2"),
             [Mark::Begin {
                 n: 2,
-                name: "?".into()
+                name: "?".into(),
+                stepwise: false,
+            }]
+        );
+        assert_eq!(
+            parse_marks("S 4 pwrite /a"),
+            [Mark::Begin {
+                n: 4,
+                name: "pwrite /a".into(),
+                stepwise: true,
             }]
         );
         assert_eq!(parse_marks("E x 1"), [Mark::Other("E x 1".into())]);

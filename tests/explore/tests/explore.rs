@@ -186,23 +186,28 @@ fn write_is_not_atomic_across_its_transactions() {
     // A write into a new block allocates in one transaction and sets the size in another: in
     // between, the file has its blocks but not its size, which is neither before nor after. Its
     // data is not journaled: the size can persist before the data, and an overwrite can tear.
-    // The calls are named so that the explorer does not know them as stepwise: the strict
-    // oracle applies unless relaxed by the options.
-    let workload = |e: &mut Emu, verb: &str| {
+    // Marked B, the writes get the strict oracle unless the options relax it; marked S (made
+    // in steps, as the workloads mark them), they get the stepwise one.
+    let workload = |e: &mut Emu, stepwise: bool| {
         let a = e.call("creat /a", |e| e.create("a"));
-        e.call(&format!("{verb} /a 0 5000"), |e| {
-            e.write(a, 0, &[0x5a; 5000])
-        });
-        e.call(&format!("{verb} /a 100 10"), |e| {
-            e.write(a, 100, &[0xa5; 10])
-        });
+        let writes: [(&str, u64, &[u8]); 2] = [
+            ("put /a 0 5000", 0, &[0x5a; 5000]),
+            ("put /a 100 10", 100, &[0xa5; 10]),
+        ];
+        for (name, off, data) in writes {
+            if stepwise {
+                e.step(name, |e| e.write(a, off, data));
+            } else {
+                e.call(name, |e| e.write(a, off, data));
+            }
+        }
     };
-    let explore_as = |o: &ferrite_explore::explore::Options, verb: &str| {
+    let explore_as = |o: &ferrite_explore::explore::Options, stepwise: bool| {
         let mut e = Emu::new(Mutant::default());
-        workload(&mut e, verb);
+        workload(&mut e, stepwise);
         run("write", e, o)
     };
-    let explore_with = |o: &ferrite_explore::explore::Options| explore_as(o, "put");
+    let explore_with = |o: &ferrite_explore::explore::Options| explore_as(o, false);
     let (s, out) = explore_with(&opts());
     assert!(s.violations > 0, "{out}");
     let v = violations(&out);
@@ -238,8 +243,8 @@ fn write_is_not_atomic_across_its_transactions() {
     };
     let (s, out) = explore_with(&relaxed);
     assert_eq!(s.violations, 0, "{out}");
-    // Named pwrite, the calls are stepwise by themselves, with the strict options.
-    let (s, out) = explore_as(&opts(), "pwrite");
+    // Marked S, the calls are stepwise by themselves, with the strict options.
+    let (s, out) = explore_as(&opts(), true);
     assert_eq!(s.violations, 0, "{out}");
 }
 

@@ -90,9 +90,25 @@ impl Marks {
 
     /// Runs `f` as system call `name` between its two marks and returns its result.
     fn call<T>(&mut self, name: &str, f: impl FnOnce() -> Res<T>) -> Result<Res<T>, String> {
+        self.marked("B", name, f)
+    }
+
+    /// [`call`](Self::call) for a call ferrite makes in steps, not atomically: one that stores
+    /// file data (`write`, a store through a mapping) or `fallocate`. Its start mark is `S`.
+    fn step<T>(&mut self, name: &str, f: impl FnOnce() -> Res<T>) -> Result<T, String> {
+        self.marked("S", name, f)?
+            .map_err(|e| format!("{name}: {e}"))
+    }
+
+    fn marked<T>(
+        &mut self,
+        start: &str,
+        name: &str,
+        f: impl FnOnce() -> Res<T>,
+    ) -> Result<Res<T>, String> {
         self.n += 1;
         let n = self.n;
-        self.ctl(&format!("mark B {n} {name}"))?;
+        self.ctl(&format!("mark {start} {n} {name}"))?;
         let r = f();
         let ret = match &r {
             Ok(_) => 0,
@@ -318,7 +334,7 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
             let t = m.ok("open O_TMPFILE", || {
                 sys::open(dir, libc::O_TMPFILE | libc::O_RDWR, 0o600)
             })?;
-            m.ok("write tmpfile", || pwrite(&t, &[0x66; 100], 0))?;
+            m.step("write tmpfile", || pwrite(&t, &[0x66; 100], 0))?;
             let fd = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t));
             m.ok("linkat tmpfile", || {
                 sys::linkat(&fd, p("linked"), libc::AT_SYMLINK_FOLLOW)
@@ -328,9 +344,9 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
                 Ok(())
             })?;
             let f = m.ok("creat g", || creat(&p("g")))?;
-            m.ok("write g", || pwrite(&f, &[0x67; 6000], 0))?;
+            m.step("write g", || pwrite(&f, &[0x67; 6000], 0))?;
             m.ok("unlink g (open)", || sys::unlink(p("g")))?;
-            m.ok("write g unlinked", || pwrite(&f, &[0x68; 100], 6000))?;
+            m.step("write g unlinked", || pwrite(&f, &[0x68; 100], 6000))?;
             m.ok("close g (last reference)", || {
                 drop(f);
                 Ok(())
@@ -345,13 +361,13 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
         }
         "fallocate" => {
             let f = rw(&p("f")).map_err(|e| format!("open f: {e}"))?;
-            m.ok("fallocate 64K+64K", || {
+            m.step("fallocate 64K+64K", || {
                 sys::fallocate(&f, 0, 64 << 10, 64 << 10)
             })?;
-            m.ok("fallocate keep-size", || {
+            m.step("fallocate keep-size", || {
                 sys::fallocate(&f, libc::FALLOC_FL_KEEP_SIZE, 128 << 10, 64 << 10)
             })?;
-            m.ok("fallocate punch", || {
+            m.step("fallocate punch", || {
                 sys::fallocate(
                     &f,
                     libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
@@ -359,10 +375,10 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
                     8192,
                 )
             })?;
-            m.ok("fallocate zero-range", || {
+            m.step("fallocate zero-range", || {
                 sys::fallocate(&f, libc::FALLOC_FL_ZERO_RANGE, 100, 5000)
             })?;
-            m.ok("fallocate zero-range keep-size", || {
+            m.step("fallocate zero-range keep-size", || {
                 sys::fallocate(
                     &f,
                     libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE,
@@ -374,7 +390,7 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
                 ("collapse", libc::FALLOC_FL_COLLAPSE_RANGE),
                 ("insert", libc::FALLOC_FL_INSERT_RANGE),
             ] {
-                match m.call(&format!("fallocate {what}"), || {
+                match m.marked("S", &format!("fallocate {what}"), || {
                     sys::fallocate(&f, mode, 16 << 10, 16 << 10)
                 })? {
                     Ok(()) => {}
@@ -385,23 +401,23 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
         }
         "write" => {
             let f = rw(&p("f")).map_err(|e| format!("open f: {e}"))?;
-            m.ok("pwrite extend", || pwrite(&f, &[0x71; 100], 4 * 4096))?;
-            m.ok("pwrite over data", || pwrite(&f, &[0x72; 200], 4000))?;
+            m.step("pwrite extend", || pwrite(&f, &[0x71; 100], 4 * 4096))?;
+            m.step("pwrite over data", || pwrite(&f, &[0x72; 200], 4000))?;
             let s = rw(&p("sparse")).map_err(|e| format!("open sparse: {e}"))?;
-            m.ok("pwrite into hole", || pwrite(&s, &[0x73; 8192], 512 << 10))?;
+            m.step("pwrite into hole", || pwrite(&s, &[0x73; 8192], 512 << 10))?;
             let a = sys::open(p("f"), libc::O_WRONLY | libc::O_APPEND, 0)
                 .map_err(|e| format!("open f: {e}"))?;
-            m.ok("write O_APPEND", || {
+            m.step("write O_APPEND", || {
                 (&a).write_all(&[0x74; 50]).map_err(Errno::from)
             })?;
             let n = m.ok("creat new", || creat(&p("new")))?;
-            m.ok("write new", || pwrite(&n, &[0x75; 5000], 0))?;
+            m.step("write new", || pwrite(&n, &[0x75; 5000], 0))?;
             m.ok("fsync new", || n.sync_all().map_err(Errno::from))?;
         }
         "mmap" => {
             let f = rw(&p("pte")).map_err(|e| format!("open pte: {e}"))?;
             let map = Map::shared(&f, 64 << 10).map_err(|e| format!("mmap pte: {e}"))?;
-            m.ok("store: PTE write fault", || {
+            m.step("store: PTE write fault", || {
                 map.wr(12 << 10, 0x81);
                 Ok(())
             })?;
@@ -409,11 +425,11 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
             let g = rw(&p("pmd")).map_err(|e| format!("open pmd: {e}"))?;
             let smap =
                 Map::shared_sync(&g, 4 << 20).map_err(|e| format!("mmap MAP_SYNC pmd: {e}"))?;
-            m.ok("store: MAP_SYNC PMD write fault", || {
+            m.step("store: MAP_SYNC PMD write fault", || {
                 smap.wr(2 << 20, 0x82);
                 Ok(())
             })?;
-            m.ok("store: MAP_SYNC write fault in the first 2 MiB", || {
+            m.step("store: MAP_SYNC write fault in the first 2 MiB", || {
                 smap.wr(4096, 0x83);
                 Ok(())
             })?;
@@ -441,7 +457,7 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
         "journal" => {
             for i in 0..24 {
                 let f = m.ok(&format!("creat f{i}"), || creat(&p(&format!("f{i}"))))?;
-                m.ok(&format!("write f{i}"), || pwrite(&f, &[0x90; 100], 0))?;
+                m.step(&format!("write f{i}"), || pwrite(&f, &[0x90; 100], 0))?;
             }
             for i in 0..8 {
                 m.ok(&format!("unlink f{i}"), || sys::unlink(p(&format!("f{i}"))))?;
@@ -449,11 +465,11 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
         }
         "recovery" => {
             let a = m.ok("creat a", || creat(&p("a")))?;
-            m.ok("write a", || pwrite(&a, &[0xa1; 5000], 0))?;
+            m.step("write a", || pwrite(&a, &[0xa1; 5000], 0))?;
             drop(a);
             m.ok("mkdir d", || sys::mkdir(p("d")))?;
             let o = m.ok("creat d/orphan", || creat(&p("d/orphan")))?;
-            m.ok("write d/orphan", || pwrite(&o, &[0xa2; 9000], 0))?;
+            m.step("write d/orphan", || pwrite(&o, &[0xa2; 9000], 0))?;
             m.ok("unlink d/orphan (open)", || sys::unlink(p("d/orphan")))?;
             // Transactions that free nothing leave the journal unemptied: replay has work.
             m.ok("creat e", || creat(&p("e")).map(drop))?;

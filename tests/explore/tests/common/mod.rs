@@ -274,9 +274,18 @@ impl Emu {
 
     /// Runs `f` as system call `name`, between its B and E marks.
     pub fn call<T>(&mut self, name: &str, f: impl FnOnce(&mut Emu) -> T) -> T {
+        self.marked("B", name, f)
+    }
+
+    /// [`call`](Self::call) for a call made in steps (marked `S`, as the workloads mark writes).
+    pub fn step<T>(&mut self, name: &str, f: impl FnOnce(&mut Emu) -> T) -> T {
+        self.marked("S", name, f)
+    }
+
+    fn marked<T>(&mut self, start: &str, name: &str, f: impl FnOnce(&mut Emu) -> T) -> T {
         self.calls += 1;
         let n = self.calls;
-        self.mark(&format!("B {n} {name}"));
+        self.mark(&format!("{start} {n} {name}"));
         self.now.sec += 1;
         let r = f(self);
         self.mark(&format!("E {n} 0"));
