@@ -243,9 +243,9 @@ fn punch_blocks(
     }
 }
 
-/// Zeroes the rest of the last block past the old size `old` (up to `to`), before an extension
-/// makes it part of the file: a crash between a truncate's new size and its zeroing of the tail
-/// can leave old bytes there.
+/// Zeroes the rest of the block holding byte `old`, the end of the file, up to `to`: after a
+/// shrink to `old`, and before an extension from `old` makes those bytes part of the file (a
+/// crash between a shrink's new size and its zeroing can leave old bytes there).
 fn zero_eof(mount: &Mount, ino: u64, old: u64, to: u64) -> Result {
     let tail_end = ((old + BS - 1) & !(BS - 1)).min(to);
     if tail_end > old {
@@ -283,8 +283,7 @@ pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
         )?;
         // The rest of the last block reads as zeroes after a later extension (and through a
         // mapping of the last page).
-        let tail_end = ((size + BS - 1) & !(BS - 1)).min(old);
-        zero_bytes(mount, inode.ino(), size, tail_end)
+        zero_eof(mount, inode.ino(), size, old)
     } else {
         zero_eof(mount, inode.ino(), old, size)?;
         punch_blocks(mount, inode, 0, 0, Some(size), Times::All)?;
