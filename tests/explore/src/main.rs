@@ -89,7 +89,10 @@ fn check(args: &[String]) -> ExitCode {
         Err(m) => return fail(&m),
     };
     let img = match std::fs::read(&image) {
-        Ok(b) => b,
+        Ok(b) => match ferrite_explore::snapshot::load_image(b) {
+            Ok(img) => img,
+            Err(m) => return fail(&format!("{image}: {m}")),
+        },
         Err(e) => return fail(&format!("cannot read the image {image}: {e}")),
     };
     let stdout = std::io::stdout();

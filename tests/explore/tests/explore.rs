@@ -447,3 +447,30 @@ fn command_line() {
 
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn delta_images_round_trip_and_reject_damage() {
+    use ferrite_explore::snapshot::{load_image, pattern_word, save_image};
+    let mut dev = vec![0u8; 16 * 4096];
+    for (i, w) in dev.chunks_exact_mut(8).enumerate() {
+        w.copy_from_slice(&pattern_word(8 * i as u64).to_le_bytes());
+    }
+    // Block 0 written in full, one word of block 9 changed, block 15 zeroed.
+    dev[..4096].fill(0xAB);
+    dev[9 * 4096 + 800] ^= 1;
+    dev[15 * 4096..].fill(0);
+    let delta = save_image(&dev);
+    assert_eq!(
+        delta.len(),
+        16 + 3 * (8 + 4096),
+        "only the three changed blocks are saved"
+    );
+    assert_eq!(load_image(delta.clone()).unwrap(), dev);
+    // A raw image is taken as it is.
+    assert_eq!(load_image(dev.clone()).unwrap(), dev);
+    // Truncated inside a block, and a block number past the size.
+    assert!(load_image(delta[..delta.len() - 1].to_vec()).is_err());
+    let mut bad = delta.clone();
+    bad[16..24].copy_from_slice(&16u64.to_le_bytes());
+    assert!(load_image(bad).is_err());
+}

@@ -12,6 +12,7 @@
 
 use crate::mmap::Map;
 use crate::sys::{self, Errno, Res};
+use ferrite_explore::snapshot::{pattern_word, save_image};
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -505,13 +506,8 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
     Ok(())
 }
 
-/// The pattern word at device byte offset `off` (8-byte aligned): what the device holds wherever
-/// nothing wrote after [`fill`], so that stale blocks are recognisable in a crash state.
-pub fn pattern_word(off: u64) -> u64 {
-    0xFE77_17E0_0000_0000 | (off >> 3)
-}
-
-/// Fills the first `bytes` bytes of `dev` with [`pattern_word`]s and makes them durable.
+/// Fills the first `bytes` bytes of `dev` with the explorer's [`pattern_word`]s (so that stale
+/// blocks are recognisable in a crash state) and makes them durable.
 pub fn fill(dev: &Path, bytes: u64) -> Result<bool, String> {
     let f = std::fs::OpenOptions::new()
         .write(true)
@@ -531,5 +527,17 @@ pub fn fill(dev: &Path, bytes: u64) -> Result<bool, String> {
     }
     f.sync_all()
         .map_err(|e| format!("{}: fsync: {e}", dev.display()))?;
+    Ok(true)
+}
+
+/// Saves the device image of `bytes` bytes read from standard input (`dd iflag=direct`: the
+/// block device's page cache may hold what mkfs wrote before the DAX mount's stores) to `out` as
+/// its difference from the fill ([`save_image`]): a few hundred blocks instead of the whole
+/// device.
+pub fn save(bytes: u64, out: &Path) -> Result<bool, String> {
+    let mut img = vec![0u8; bytes as usize];
+    std::io::Read::read_exact(&mut std::io::stdin().lock(), &mut img)
+        .map_err(|e| format!("the image on standard input: {e}"))?;
+    std::fs::write(out, save_image(&img)).map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(true)
 }

@@ -17,7 +17,7 @@
 //! fstest writeback-check TRACEFS INO --pages N
 //!                               the kernel's DAX writeback of inode INO in the trace buffer
 //!                               covered pages 0..N, each exactly once (see trace.rs)
-//! fstest explore list | fill DEV BYTES | setup NAME DIR | run NAME DEV MNT CTL
+//! fstest explore list | fill DEV BYTES | save BYTES OUT | setup NAME DIR | run NAME DEV MNT CTL
 //!                               the crash-state explorer's workloads (see explore.rs)
 //! ```
 //!
@@ -48,7 +48,7 @@ const USAGE: &str =
        fstest mmap sync-check FILE --min M [--pages N]
        fstest mmap bench FILE --size BYTES
        fstest writeback-check TRACEFS INO --pages N
-       fstest explore list | fill DEV BYTES | setup NAME DIR | run NAME DEV MNT CTL";
+       fstest explore list | fill DEV BYTES | save BYTES OUT | setup NAME DIR | run NAME DEV MNT CTL";
 
 /// `STATX_ATTR_DAX` (include/uapi/linux/stat.h).
 const STATX_ATTR_DAX: u64 = 0x0020_0000;
@@ -195,6 +195,9 @@ fn main() -> ExitCode {
         }
         ["explore", "fill", dev, bytes] => {
             size(bytes).and_then(|b| explore::fill(Path::new(dev), b))
+        }
+        ["explore", "save", bytes, out] => {
+            size(bytes).and_then(|b| explore::save(b, Path::new(out)))
         }
         ["explore", "setup", name, dir] => explore::setup(name, Path::new(dir)),
         ["explore", "run", name, dev, mnt, ctl] => {
