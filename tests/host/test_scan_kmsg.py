@@ -83,6 +83,37 @@ class ScanKmsg(unittest.TestCase):
         r = subprocess.run([sys.executable, SCANNER], capture_output=True, text=True)
         self.assertEqual(r.returncode, 2)
 
+    def test_by_mark_charges_each_problem_to_its_part(self):
+        # A warning in image 1's part, a flood of ferrite lines in image 2's, and /dev/kmsg and
+        # console prefixes mixed: each part is judged apart.
+        log = "\n".join([
+            "[    0.100000] Linux version 6.12",
+            "5,10,100,-;fuzz-mount: image 0: tree 7",
+            "3,11,101,-;ferrite: pmem0: bad superblock",
+            "[    2.000000] fuzz-mount: image 1: files 8",
+            "[    2.100000] WARNING: CPU: 0 PID: 9 at fs/x.c:1 f+0x1/0x2",
+            "5,13,103,-;fuzz-mount: image 2: tree 9",
+        ] + ["6,14,104,-;ferrite: cannot write inode"] * 3) + "\n"
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
+            f.write(log)
+        try:
+            r = subprocess.run([sys.executable, SCANNER, "--by-mark", r"fuzz-mount: image (\d+):", f.name],
+                               capture_output=True, text=True)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        rows = [line.split("\t") for line in r.stdout.splitlines()]
+        self.assertEqual([row[:3] for row in rows],
+                         [["boot", "0", "0"], ["0", "0", "1"], ["1", "1", "0"], ["2", "0", "3"]])
+        self.assertTrue(rows[2][3].startswith("WARNING: CPU: 0"), rows[2])
+
+    def test_by_mark_clean_log_passes(self):
+        r = subprocess.run([sys.executable, SCANNER, "--by-mark", r"image (\d+):",
+                            os.path.join(SAMPLES, "clean-boot.log")], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split("\t")[0], "boot")
+
 
 if __name__ == "__main__":
     unittest.main()
