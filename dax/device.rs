@@ -19,6 +19,8 @@ use kernel::prelude::*;
 pub(crate) struct DaxDevice {
     ptr: NonNull<bindings::dax_device>,
     start_off: u64,
+    /// The page frame of the block device's first byte, once [`map`](Self::map) has mapped it.
+    first_pfn: Option<u64>,
 }
 
 // SAFETY: A dax device reference may be used and released from any thread.
@@ -45,7 +47,11 @@ impl DaxDevice {
             )
         };
         // INVARIANT: a non-NULL result is a reference we now own.
-        NonNull::new(ptr).map(|ptr| Self { ptr, start_off })
+        NonNull::new(ptr).map(|ptr| Self {
+            ptr,
+            start_off,
+            first_pfn: None,
+        })
     }
 
     /// The raw pointer, for `struct iomap::dax_dev`.
@@ -59,10 +65,16 @@ impl DaxDevice {
         self.start_off
     }
 
+    /// The page frame number of the block device's first page (the device is mapped in one
+    /// piece, so block `b` is page frame `first_pfn + b`); `None` before [`map`](Self::map).
+    pub(crate) fn first_pfn(&self) -> Option<u64> {
+        self.first_pfn
+    }
+
     /// Maps the `len` bytes of the device that the block device covers into the kernel's address
     /// space. Fails with `EIO` if part of the range is unavailable (for example because of known
     /// media errors).
-    pub(crate) fn map(&self, len: u64) -> Result<Pmem> {
+    pub(crate) fn map(&mut self, len: u64) -> Result<Pmem> {
         let page = kernel::page::PAGE_SIZE as u64;
         if len == 0 || len % page != 0 || self.start_off % page != 0 {
             return Err(EINVAL);
@@ -70,10 +82,11 @@ impl DaxDevice {
         let nr_pages = ffi_long(len / page)?;
         let pgoff = self.start_off / page;
         let mut kaddr: *mut core::ffi::c_void = core::ptr::null_mut();
+        let mut pfn = bindings::pfn_t { val: 0 };
         // SAFETY: `dax_read_lock` has no precondition; the id is given back below.
         let id = unsafe { bindings::ferrite_dax_read_lock() };
-        // SAFETY: `self.ptr` is a live dax device by the type invariant; `kaddr` is a valid
-        // out-pointer, and a NULL `pfn` pointer is allowed.
+        // SAFETY: `self.ptr` is a live dax device by the type invariant; `kaddr` and `pfn` are
+        // valid out-pointers.
         let got = unsafe {
             bindings::dax_direct_access(
                 self.ptr.as_ptr(),
@@ -81,7 +94,7 @@ impl DaxDevice {
                 nr_pages,
                 bindings::dax_access_mode_DAX_ACCESS,
                 &mut kaddr,
-                core::ptr::null_mut(),
+                &mut pfn,
             )
         };
         // SAFETY: `id` came from the `dax_read_lock` above.
@@ -90,6 +103,8 @@ impl DaxDevice {
             return Err(EIO);
         }
         let base = NonNull::new(kaddr.cast::<u8>()).ok_or(EIO)?;
+        // SAFETY: converts a value, no precondition.
+        self.first_pfn = Some(unsafe { bindings::ferrite_pfn_t_to_pfn(pfn) } as u64);
         let len = usize::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: `dax_direct_access` returned a kernel mapping of at least `nr_pages` pages of the
         // device. The device stays alive while the mount holds its block device open, and the

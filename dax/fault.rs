@@ -18,6 +18,24 @@ use crate::bindings;
 use crate::stats::{Counter, Stats};
 use kernel::ffi;
 
+/// Whether a DAX fault of `inode` at page index `index` may map the `nr` device pages from page
+/// frame `pfn` on: `dax_associate_entry` requires each of them to belong to no mapping, or to be
+/// this inode's page at that very index already (an earlier fault's). A page that belongs to
+/// another file, or to another offset of this one, can only come from a corrupt extent map, and
+/// the fault must be refused before the DAX core sees it.
+pub(crate) fn pages_free_for(inode: &crate::vfs::Inode, pfn: u64, nr: u64, index: u64) -> bool {
+    let (Ok(pfn), Ok(nr), Ok(index)) = (
+        ffi::c_ulong::try_from(pfn),
+        ffi::c_ulong::try_from(nr),
+        ffi::c_ulong::try_from(index),
+    ) else {
+        return false;
+    };
+    // SAFETY: `inode` is a live inode (type invariant of `Inode`); the helper only reads the
+    // `struct page` of valid page frames, which pmem pages keep while the device is mapped.
+    unsafe { bindings::ferrite_dax_pages_free_for(inode.as_ptr(), pfn, nr, index) }
+}
+
 /// The VMA operations of ferrite's DAX files.
 pub(crate) static VM_OPS: bindings::vm_operations_struct = {
     // SAFETY: a table of nullable function pointers and a NULL name.

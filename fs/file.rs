@@ -31,6 +31,38 @@ fn zero_extent(mount: &Mount, e: &Extent) -> Result<(), FmtError<Error>> {
     Ok(())
 }
 
+/// For a fault at file block `lblk` (of `want` blocks) mapped by `e`: that none of the pages the
+/// fault maps belongs to another file or another offset of this one (see
+/// [`pages_free_for`](crate::dax::fault::pages_free_for)). Such a block is corruption (two extents
+/// share it, or the bitmap gave out a block a file holds): reported, and `EUCLEAN`, which stops
+/// the filesystem writing.
+fn fault_pages_free(
+    mount: &Mount,
+    inode: &Inode,
+    e: &Extent,
+    lblk: u64,
+    want: u64,
+) -> Result<(), FmtError<Error>> {
+    let skip = lblk.saturating_sub(e.logical);
+    let nr = want.min(e.len.saturating_sub(skip));
+    let block = e.physical.saturating_add(skip);
+    let free = mount
+        .pfn_of(block)
+        .is_some_and(|pfn| crate::dax::fault::pages_free_for(inode, pfn, nr, lblk));
+    if free {
+        return Ok(());
+    }
+    pr_err!(
+        "{}: corrupt metadata: inode {}: blocks {}..{} at file block {} belong to another file or offset\n",
+        inode.super_block().id(),
+        inode.ino(),
+        block,
+        block.saturating_add(nr),
+        lblk
+    );
+    Err(FmtError::Io(crate::errno::euclean()))
+}
+
 /// `iomap_begin`: the mapping at byte `pos` (up to `length` bytes), allocating zeroed blocks for
 /// writes into holes.
 pub(crate) fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Request) -> Result<Mapping> {
@@ -50,15 +82,19 @@ pub(crate) fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Request) ->
     let base = mount.dax_base();
     let (e, new) = mount.tx(|ctx| {
         let mut rec = ctx.read_inode(ino)?;
-        match ctx.map(&rec, lblk)? {
-            ExtentLookup::Mapped(e) => Ok((Ok(e), None)),
+        let r = match ctx.map(&rec, lblk)? {
+            ExtentLookup::Mapped(e) => (Ok(e), None),
             ExtentLookup::Hole { end } if alloc => {
                 let e = ctx.alloc(&mut rec, lblk, want, end)?;
                 zero_extent(mount, &e)?;
-                Ok((Ok(e), Some(rec.blocks)))
+                (Ok(e), Some(rec.blocks))
             }
-            ExtentLookup::Hole { end } => Ok((Err(end), None)),
+            ExtentLookup::Hole { end } => (Err(end), None),
+        };
+        if let (Ok(e), true) = (&r.0, req.fault()) {
+            fault_pages_free(mount, inode, e, lblk, want)?;
         }
+        Ok(r)
     })?;
     if let Some(blocks) = new {
         inode.set_blocks(blocks.saturating_mul(8));

@@ -74,6 +74,11 @@ impl Mount {
         self.dax.as_ptr()
     }
 
+    /// The page frame of block `block` of the device.
+    pub(crate) fn pfn_of(&self, block: u64) -> Option<u64> {
+        self.dax.first_pfn()?.checked_add(block)
+    }
+
     /// What to add to a block device byte address to make it a DAX device address.
     pub(crate) fn dax_base(&self) -> u64 {
         self.dax.start_off()
@@ -97,7 +102,7 @@ impl FileSystem for Ferrite {
     }
 
     fn fill_super(sb: &SuperBlock, fc: &FsContext) -> Result<Pin<KBox<Mount>>> {
-        let Some(dax) = sb.dax_device() else {
+        let Some(mut dax) = sb.dax_device() else {
             fc.error(c_str!(
                 "the device does not support DAX; ferrite needs pmem in fsdax mode"
             ));
@@ -135,7 +140,7 @@ impl FileSystem for Ferrite {
                 ""
             }
         );
-        let meta = Meta::new(loaded.sb, loaded.journal)?;
+        let meta = Meta::new(loaded.sb, loaded.journal, txn::Reporter::new(sb.id())?)?;
         let stats = Stats::new(sb.id())?;
         KBox::pin_init(
             try_pin_init!(Mount {

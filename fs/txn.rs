@@ -25,9 +25,42 @@ use super::pmem_io::MountIo;
 use crate::kvec::VecExt;
 use crate::mem;
 use crate::pmem::{self, Pmem};
+use kernel::fmt;
 use kernel::prelude::*;
+use kernel::str::CString;
 
 const BS: u64 = BLOCK_SIZE as u64;
+
+/// Corruption reports printed per mount; the rest are counted, not printed, so that a walk over
+/// a damaged tree does not bury the first report.
+const MAX_REPORTS: u32 = 8;
+
+/// The kernel log reports of corruption a mount found, named by its device.
+pub(crate) struct Reporter {
+    id: CString,
+    printed: u32,
+}
+
+impl Reporter {
+    pub(crate) fn new(id: &CStr) -> Result<Self> {
+        Ok(Self {
+            id: CString::try_from_fmt(fmt!("{id}"))?,
+            printed: 0,
+        })
+    }
+
+    /// Reports corruption `what` (in `where_`: "metadata", "block bitmap"), up to [`MAX_REPORTS`]
+    /// times per mount.
+    fn report(&mut self, where_: &str, what: &format::Corrupt) {
+        self.printed = self.printed.saturating_add(1);
+        if self.printed <= MAX_REPORTS {
+            pr_err!("{}: corrupt {}: {}\n", &*self.id, where_, what);
+        }
+        if self.printed == MAX_REPORTS {
+            pr_err!("{}: further corruption is not reported\n", &*self.id);
+        }
+    }
+}
 
 /// A changed byte range of a captured block.
 #[derive(Clone, Copy)]
@@ -62,11 +95,13 @@ pub(crate) struct Meta {
     /// Corruption was found: no transaction that writes commits any more (the filesystem is
     /// read-only from then on; reads still work).
     errored: bool,
+    /// Reports of the corruption found.
+    reporter: Reporter,
 }
 
 impl Meta {
     /// The metadata state after mount-time recovery: the journal is empty at `header.head`.
-    pub(crate) fn new(sb: Superblock, header: JournalHeader) -> Result<Self> {
+    pub(crate) fn new(sb: Superblock, header: JournalHeader, reporter: Reporter) -> Result<Self> {
         Ok(Self {
             writer: JournalWriter::new(&sb.layout, &header),
             sb,
@@ -80,6 +115,7 @@ impl Meta {
             freed: false,
             commits: 0,
             errored: false,
+            reporter,
         })
     }
 
@@ -98,6 +134,7 @@ impl Meta {
                 pool: &mut self.pool,
                 tmp: &mut self.tmp,
                 freed: &mut self.freed,
+                reporter: &mut self.reporter,
             };
             let mut ctx = Ctx::new(&mut io, &self.sb, &mut self.scratch);
             f(&mut ctx)
@@ -118,18 +155,19 @@ impl Meta {
                 self.abort();
                 let corrupt = match &e {
                     format::Error::Corrupt(c) => {
-                        pr_err!("corrupt metadata: {}\n", c);
+                        self.reporter.report("metadata", c);
                         true
                     }
                     // Corruption met by the allocator inside `TxIo` (already reported).
                     format::Error::Io(io) => io.to_errno() == crate::errno::euclean().to_errno(),
                     _ => false,
                 };
-                if corrupt {
-                    if !self.errored {
-                        pr_err!("metadata corruption: no more changes are written (read-only)\n");
-                        self.errored = true;
-                    }
+                if corrupt && !self.errored {
+                    pr_err!(
+                        "{}: metadata corruption: no more changes are written (read-only)\n",
+                        &*self.reporter.id
+                    );
+                    self.errored = true;
                 }
                 Err(super::mount::to_errno(e))
             }
@@ -298,6 +336,7 @@ pub(crate) struct TxIo<'a> {
     pool: &'a mut KVec<KBox<Block>>,
     tmp: &'a mut Option<KBox<Block>>,
     freed: &'a mut bool,
+    reporter: &'a mut Reporter,
 }
 
 impl TxIo<'_> {
@@ -315,7 +354,7 @@ impl TxIo<'_> {
         *self.tmp = Some(tmp);
         r.map_err(|e| {
             if let format::Error::Corrupt(c) = &e {
-                pr_err!("corrupt block bitmap: {}\n", c);
+                self.reporter.report("block bitmap", c);
             }
             super::mount::to_errno(e)
         })

@@ -51,6 +51,11 @@ impl Request {
         self.0 & bindings::IOMAP_ZERO != 0
     }
 
+    /// A page fault (`IOMAP_FAULT`): the DAX core maps the range's pages into user space.
+    pub(crate) fn fault(self) -> bool {
+        self.0 & bindings::IOMAP_FAULT != 0
+    }
+
     /// Must not block (`IOMAP_NOWAIT`).
     pub(crate) fn nowait(self) -> bool {
         self.0 & bindings::IOMAP_NOWAIT != 0

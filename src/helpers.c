@@ -4,6 +4,7 @@
  * directly. Each is a thin wrapper with no logic of its own.
  */
 #include <linux/dax.h>
+#include <linux/pfn_t.h>
 #include <linux/blkdev.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
@@ -47,6 +48,36 @@ int ferrite_dax_read_lock(void)
 void ferrite_dax_read_unlock(int id)
 {
 	dax_read_unlock(id);
+}
+
+unsigned long ferrite_pfn_t_to_pfn(pfn_t pfn)
+{
+	return pfn_t_to_pfn(pfn);
+}
+
+/*
+ * dax_associate_entry() warns when a page it is about to give to a mapping already has one: two
+ * files, or two offsets of one file, sharing a block. Only a corrupt extent map does that, and
+ * the filesystem must refuse the fault before the DAX core sees it. A page that belongs to this
+ * mapping at this index is one an earlier fault already inserted.
+ */
+bool ferrite_dax_pages_free_for(struct inode *inode, unsigned long pfn, unsigned long nr,
+				pgoff_t index)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		struct page *page;
+		struct address_space *owner;
+
+		if (!pfn_valid(pfn + i))
+			return false;
+		page = pfn_to_page(pfn + i);
+		owner = READ_ONCE(page->mapping);
+		if (owner && (owner != inode->i_mapping || READ_ONCE(page->index) != index + i))
+			return false;
+	}
+	return true;
 }
 
 static const struct constant_table ferrite_dax_modes[] = {

@@ -45,6 +45,16 @@ void ferrite_memcpy_flushcache(void *dst, const void *src, size_t len);
 int ferrite_dax_read_lock(void);
 void ferrite_dax_read_unlock(int id);
 
+/* The page frame number of a pfn_t (as dax_direct_access returns it). */
+unsigned long ferrite_pfn_t_to_pfn(pfn_t pfn);
+
+/*
+ * Whether a DAX fault of inode's mapping at page index may map the nr pages from pfn on: none of
+ * them is associated with another mapping, or with another index of this one.
+ */
+bool ferrite_dax_pages_free_for(struct inode *inode, unsigned long pfn, unsigned long nr,
+				pgoff_t index);
+
 /* Attributes of a VFS inode, as ferrite keeps them on the media. */
 struct ferrite_attrs {
 	u64 ino;
