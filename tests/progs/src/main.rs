@@ -19,6 +19,8 @@
 //!                               covered pages 0..N, each exactly once (see trace.rs)
 //! fstest explore list | fill DEV BYTES | save BYTES OUT | setup NAME DIR | run NAME DEV MNT CTL
 //!                               the crash-state explorer's workloads (see explore.rs)
+//! fstest fuzz run SEEDS FIRST COUNT BASE DEV MNT OUT
+//!                               damaged images mounted, walked, changed and checked (fuzz.rs)
 //! ```
 //!
 //! Exit status: 0 when every step had the expected outcome, 1 otherwise, 2 for a usage error.
@@ -27,6 +29,7 @@ mod bigdir;
 mod crash;
 mod enospc;
 mod explore;
+mod fuzz;
 mod limits;
 mod mmap;
 mod ops;
@@ -48,7 +51,8 @@ const USAGE: &str =
        fstest mmap sync-check FILE --min M [--pages N]
        fstest mmap bench FILE --size BYTES
        fstest writeback-check TRACEFS INO --pages N
-       fstest explore list | fill DEV BYTES | save BYTES OUT | setup NAME DIR | run NAME DEV MNT CTL";
+       fstest explore list | fill DEV BYTES | save BYTES OUT | setup NAME DIR | run NAME DEV MNT CTL
+       fstest fuzz run SEEDS FIRST COUNT BASE DEV MNT OUT";
 
 /// `STATX_ATTR_DAX` (include/uapi/linux/stat.h).
 const STATX_ATTR_DAX: u64 = 0x0020_0000;
@@ -199,6 +203,18 @@ fn main() -> ExitCode {
         ["explore", "save", bytes, out] => {
             size(bytes).and_then(|b| explore::save(b, Path::new(out)))
         }
+        ["fuzz", "run", seeds, first, count, base, dev, mnt, out] => number(first).and_then(|f| {
+            let (c, b) = (number(count)?, number(base)?);
+            fuzz::run(
+                Path::new(seeds),
+                f,
+                c,
+                b,
+                Path::new(dev),
+                Path::new(mnt),
+                Path::new(out),
+            )
+        }),
         ["explore", "setup", name, dir] => explore::setup(name, Path::new(dir)),
         ["explore", "run", name, dev, mnt, ctl] => {
             explore::run(name, Path::new(dev), Path::new(mnt), Path::new(ctl))

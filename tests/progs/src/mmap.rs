@@ -57,7 +57,7 @@ unsafe impl Sync for Map {}
 
 impl Map {
     /// Maps `len` bytes of `f` at a 2 MiB-aligned address.
-    fn new(f: &File, len: usize, prot: i32, flags: i32) -> Res<Map> {
+    pub(crate) fn new(f: &File, len: usize, prot: i32, flags: i32) -> Res<Map> {
         // Reserve room for an aligned window, then map the file over it.
         // SAFETY: an anonymous PROT_NONE reservation; nothing else uses the range.
         let res = unsafe {
@@ -133,7 +133,7 @@ impl Map {
         )
     }
 
-    fn rd(&self, off: usize) -> u8 {
+    pub(crate) fn rd(&self, off: usize) -> u8 {
         assert!(off < self.len);
         // SAFETY: in bounds of the mapping; a fault past EOF raises SIGBUS, which the probes
         // only provoke in forked children.
@@ -201,7 +201,7 @@ impl Drop for Map {
 
 /// How a forked child ended.
 #[derive(Debug, PartialEq)]
-enum Ended {
+pub(crate) enum Ended {
     Exit(i32),
     Signal(i32),
 }
@@ -218,7 +218,7 @@ impl std::fmt::Display for Ended {
 }
 
 /// Runs `f` in a forked child; its return value is the exit status.
-fn in_child(f: impl FnOnce() -> i32) -> Result<Ended, String> {
+pub(crate) fn in_child(f: impl FnOnce() -> i32) -> Result<Ended, String> {
     std::io::stdout().flush().ok();
     // SAFETY: the child only touches memory and makes system calls, then `_exit`s.
     let pid = unsafe { libc::fork() };

@@ -465,3 +465,51 @@ pub fn link(from: impl AsRef<Path>, to: impl AsRef<Path>) -> Res<()> {
 pub fn symlink(target: impl AsRef<Path>, p: impl AsRef<Path>) -> Res<()> {
     std::os::unix::fs::symlink(target, p).map_err(Errno::from)
 }
+
+/// `mount(2)` of `dev` on `mnt` as a filesystem of type `fs` with data `opts`.
+pub fn mount(dev: &Path, mnt: &Path, fs: &CStr, flags: libc::c_ulong, opts: &CStr) -> Res<()> {
+    let (d, m) = (cpath(dev)?, cpath(mnt)?);
+    // SAFETY: every pointer is a NUL-terminated string that outlives the call.
+    let rc = unsafe {
+        libc::mount(
+            d.as_ptr(),
+            m.as_ptr(),
+            fs.as_ptr(),
+            flags,
+            opts.as_ptr().cast(),
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// `umount(2)`.
+pub fn umount(mnt: &Path) -> Res<()> {
+    let m = cpath(mnt)?;
+    // SAFETY: `m` is NUL-terminated.
+    if unsafe { libc::umount(m.as_ptr()) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// `umount2(MNT_DETACH)`: a lazy unmount, when a plain one failed.
+pub fn umount2_detach(mnt: &Path) -> Res<()> {
+    let m = cpath(mnt)?;
+    // SAFETY: `m` is NUL-terminated.
+    if unsafe { libc::umount2(m.as_ptr(), libc::MNT_DETACH) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// An `ioctl` that takes no argument.
+pub fn ioctl_none(f: &File, req: libc::c_ulong) -> Res<()> {
+    // SAFETY: `f` is an open descriptor and the request reads or writes no memory of ours.
+    if unsafe { libc::ioctl(f.as_raw_fd(), req) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
