@@ -45,6 +45,8 @@ pub enum Corrupt {
     BadInlineSize(u64),
     /// An inode's size is larger than the largest file (`MAX_FILE_SIZE`).
     BadInodeSize(u64),
+    /// An inode's owner or group is `u32::MAX`, which Linux reserves for "no id".
+    BadInodeOwner(u64),
     /// An inode's extent root (inline count, depth) is invalid.
     BadExtentRoot(u64),
     /// A directory inode's tree root is invalid.
@@ -101,6 +103,7 @@ impl fmt::Display for Corrupt {
             Corrupt::BadTimestamp(i) => write!(f, "inode {i}: timestamp nanoseconds out of range"),
             Corrupt::BadInlineSize(i) => write!(f, "inode {i}: inline data too long"),
             Corrupt::BadInodeSize(i) => write!(f, "inode {i}: size beyond the largest file"),
+            Corrupt::BadInodeOwner(i) => write!(f, "inode {i}: owner or group is the invalid id"),
             Corrupt::BadExtentRoot(i) => write!(f, "inode {i}: bad extent root"),
             Corrupt::BadDirRoot(i) => write!(f, "inode {i}: bad directory root"),
             Corrupt::BadBitmapHeader(b) => write!(f, "bitmap block {b}: bad header"),

@@ -200,6 +200,11 @@ impl Inode {
         if mode > u32::from(u16::MAX) {
             return Err(Corrupt::BadInodeMode(ino));
         }
+        // (uid_t)-1 is no id: the VFS would take it as INVALID_UID.
+        let (uid, gid) = (get_u32(rec, O_UID), get_u32(rec, O_GID));
+        if uid == u32::MAX || gid == u32::MAX {
+            return Err(Corrupt::BadInodeOwner(ino));
+        }
         let ts = |s: usize, n: usize| -> Result<Timespec, Corrupt> {
             let nsec = get_u32(rec, n);
             if nsec >= 1_000_000_000 {
@@ -237,7 +242,17 @@ impl Inode {
                 if size == 0 || size >= BLOCK_SIZE as u64 {
                     return Err(Corrupt::BadInodeSize(ino));
                 }
-                InodeData::Extents(ExtentRoot::decode(area, ino)?)
+                // ... mapped by one inline extent of one block at file block 0, as symlink
+                // creation makes it and nothing changes it.
+                let r = ExtentRoot::decode(area, ino)?;
+                let one = r
+                    .inline
+                    .first()
+                    .is_some_and(|e| e.logical == 0 && e.len == 1);
+                if r.tree.blk != 0 || r.count != 1 || !one {
+                    return Err(Corrupt::BadExtentRoot(ino));
+                }
+                InodeData::Extents(r)
             }
             S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK => InodeData::Special,
             _ => return Err(Corrupt::BadInodeMode(ino)),
@@ -245,8 +260,8 @@ impl Inode {
         Ok(Inode {
             ino,
             mode,
-            uid: get_u32(rec, O_UID),
-            gid: get_u32(rec, O_GID),
+            uid,
+            gid,
             nlink: get_u32(rec, O_NLINK),
             size,
             blocks: get_u64(rec, O_BLOCKS),

@@ -244,6 +244,14 @@ fn sample_inode(mode: u32) -> Inode {
         }
         _ => {}
     }
+    if mode & S_IFMT == S_IFLNK {
+        // A symlink's target block: one extent of one block at file block 0.
+        if let InodeData::Extents(r) = &mut i.data {
+            r.count = 1;
+            r.inline[0].len = 1;
+            r.inline[1] = Extent::default();
+        }
+    }
     i
 }
 
@@ -330,6 +338,14 @@ fn inode_mutations_give_specific_errors() {
         inode_with(S_IFREG, |r| put32(r, off("mtime_nsec"), 1_000_000_000)),
         Err(Corrupt::BadTimestamp(77))
     );
+    // (uid_t)-1 is no owner.
+    for at in [4, 8] {
+        assert_eq!(
+            inode_with(S_IFREG, |r| put32(r, at, u32::MAX)),
+            Err(Corrupt::BadInodeOwner(77))
+        );
+    }
+    assert!(inode_with(S_IFREG, |r| put32(r, 4, u32::MAX - 1)).is_ok());
     // A mode bit above the 16 of Linux's umode_t would be dropped on the way in: another mode.
     assert_eq!(
         inode_with(S_IFREG, |r| put32(
@@ -359,6 +375,19 @@ fn inode_mutations_give_specific_errors() {
         );
     }
     assert!(inode_with(S_IFLNK, |r| put64(r, off("size"), 4095)).is_ok());
+    // The target block mapped anywhere but file block 0, or by more than one block.
+    let d = off("data");
+    for (what, at, v) in [("logical", 16, 1u32), ("len", 20, 2), ("count", 10, 2)] {
+        assert_eq!(
+            inode_with(S_IFLNK, |r| if at == 10 {
+                r[d + 10..d + 12].copy_from_slice(&(v as u16).to_le_bytes())
+            } else {
+                put32(r, d + at, v)
+            }),
+            Err(Corrupt::BadExtentRoot(77)),
+            "symlink extent {what}"
+        );
+    }
     assert_eq!(
         inode_with(S_IFLNK, |r| {
             put32(r, off("flags"), INODE_FLAG_INLINE);
