@@ -48,7 +48,13 @@ pub(crate) trait TreeKind {
     fn check_leaf(buf: &Block, blk: u64) -> Result<(), Corrupt>;
     /// The smallest key of a (checked, non-empty) leaf.
     fn leaf_first_key(buf: &Block) -> u64;
+    /// One past the largest key a (checked, non-empty) leaf covers: it must not exceed the
+    /// separator its parent has for the next subtree.
+    fn leaf_end(buf: &Block) -> u64;
 }
+
+/// The bound of a subtree with no separator to its right.
+const NO_BOUND: u64 = u64::MAX;
 
 /// The path of a descent: the internal nodes from the root down and the entry taken in each.
 pub(crate) struct Path {
@@ -62,6 +68,9 @@ pub(crate) struct Path {
     pub leaf: u64,
     /// The smallest key right of the leaf (the next separator), if any.
     pub upper: Option<u64>,
+    /// The smallest key right of the node at each path position (its subtree's keys are below
+    /// it), or [`NO_BOUND`].
+    pub bound: [u64; MAX_TREE_DEPTH],
 }
 
 impl Path {
@@ -72,6 +81,15 @@ impl Path {
             idx: [0; MAX_TREE_DEPTH],
             leaf: 0,
             upper: None,
+            bound: [NO_BOUND; MAX_TREE_DEPTH],
+        }
+    }
+    fn bound_at(&self, d: usize) -> u64 {
+        self.bound.get(d).copied().unwrap_or(NO_BOUND)
+    }
+    fn set_bound(&mut self, d: usize, bound: u64) {
+        if let Some(b) = self.bound.get_mut(d) {
+            *b = bound;
         }
     }
     fn blk_at(&self, d: usize) -> u64 {
@@ -232,6 +250,31 @@ fn first_key_of<K: TreeKind>(buf: &Block) -> u64 {
     }
 }
 
+/// Checks that the keys of the (checked) node `blk` in `buf` lie below `bound`, the separator
+/// its parent has for the next subtree: subtrees whose key ranges overlap would let a lookup
+/// and an iteration see different entries, and extents of two leaves overlap.
+fn check_bound<K: TreeKind>(buf: &Block, blk: u64, bound: u64) -> Result<(), Corrupt> {
+    let ok = if node_level(buf) == 0 {
+        K::leaf_end(buf) <= bound
+    } else {
+        ikey(buf, node_count(buf).saturating_sub(1)) < bound
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Corrupt::BadTreeKey(blk))
+    }
+}
+
+/// The bound of child `idx` of the internal node in `buf`, whose own bound is `bound`.
+fn child_bound(buf: &Block, idx: usize, bound: u64) -> u64 {
+    if idx.saturating_add(1) < node_count(buf) {
+        ikey(buf, idx.saturating_add(1))
+    } else {
+        bound
+    }
+}
+
 /// Descends from `root` to the leaf for `key`, leaving the leaf in `buf` and the way in `path`.
 pub(crate) fn descend<I: BlockIo, K: TreeKind>(
     io: &I,
@@ -249,17 +292,18 @@ pub(crate) fn descend<I: BlockIo, K: TreeKind>(
     path.upper = None;
     let mut blk = root.blk;
     let mut expect: Option<u64> = None;
+    let mut bound = NO_BOUND;
     for d in 0..depth {
         let level = u16::try_from(depth.saturating_sub(d)).unwrap_or(0);
         read_node::<I, K>(io, blk, level, owner, buf)?;
         if expect.is_some_and(|m| m != ikey(buf, 0)) {
             return Err(Corrupt::BadTreeKey(blk).into());
         }
+        check_bound::<K>(buf, blk, bound)?;
         let idx = search_internal(buf, key);
         path.set(d, blk, idx);
-        if idx.saturating_add(1) < node_count(buf) {
-            path.upper = Some(ikey(buf, idx.saturating_add(1)));
-        }
+        path.set_bound(d, bound);
+        bound = child_bound(buf, idx, bound);
         expect = Some(ikey(buf, idx));
         blk = ichild(buf, idx);
     }
@@ -267,6 +311,9 @@ pub(crate) fn descend<I: BlockIo, K: TreeKind>(
     if expect.is_some_and(|m| m != K::leaf_first_key(buf)) {
         return Err(Corrupt::BadTreeKey(blk).into());
     }
+    check_bound::<K>(buf, blk, bound)?;
+    path.set_bound(depth, bound);
+    path.upper = (bound != NO_BOUND).then_some(bound);
     path.leaf = blk;
     Ok(())
 }
@@ -290,6 +337,7 @@ pub(crate) fn next_leaf<I: BlockIo, K: TreeKind>(
             continue;
         }
         path.set(d, blk, idx);
+        let mut bound = child_bound(buf, idx, path.bound_at(d));
         let mut expect = ikey(buf, idx);
         let mut child = ichild(buf, idx);
         for d2 in d.saturating_add(1)..depth {
@@ -298,7 +346,10 @@ pub(crate) fn next_leaf<I: BlockIo, K: TreeKind>(
             if ikey(buf, 0) != expect {
                 return Err(Corrupt::BadTreeKey(child).into());
             }
+            check_bound::<K>(buf, child, bound)?;
             path.set(d2, child, 0);
+            path.set_bound(d2, bound);
+            bound = child_bound(buf, 0, bound);
             expect = ikey(buf, 0);
             child = ichild(buf, 0);
         }
@@ -306,6 +357,9 @@ pub(crate) fn next_leaf<I: BlockIo, K: TreeKind>(
         if K::leaf_first_key(buf) != expect {
             return Err(Corrupt::BadTreeKey(child).into());
         }
+        check_bound::<K>(buf, child, bound)?;
+        path.set_bound(depth, bound);
+        path.upper = (bound != NO_BOUND).then_some(bound);
         path.leaf = child;
         return Ok(true);
     }
@@ -528,17 +582,20 @@ pub(crate) fn walk_nodes<I: BlockIo, K: TreeKind>(
         }
         let expect = ikey(buf, idx);
         let child = ichild(buf, idx);
+        let cbound = child_bound(buf, idx, path.bound_at(d));
         let clevel = level.saturating_sub(1);
         read_node::<I, K>(io, child, clevel, owner, buf)?;
         if first_key_of::<K>(buf) != expect {
             return Err(Corrupt::BadTreeKey(child).into());
         }
+        check_bound::<K>(buf, child, cbound)?;
         f(child, clevel);
         if clevel == 0 {
             path.set(d, blk, idx.saturating_add(1));
         } else {
             d = d.saturating_add(1);
             path.set(d, child, 0);
+            path.set_bound(d, cbound);
         }
     }
 }

@@ -160,6 +160,12 @@ pub fn dir_hash(seed: &[u8; 16], name: &[u8]) -> u64 {
     h.clamp(1, (1u64 << 55).saturating_sub(2))
 }
 
+/// Whether a stored name is one [`dir_check_name`] accepts: a name readdir hands to the VFS
+/// must not hold a `/` or a NUL, nor be `.` or `..`.
+fn valid_name(name: &[u8]) -> bool {
+    dir_check_name::<()>(name).is_ok()
+}
+
 fn valid_ftype(t: u8) -> bool {
     matches!(
         t,
@@ -188,6 +194,7 @@ impl TreeKind for DirKind {
             let key = get_u64(buf, o);
             if len == 0
                 || next > end
+                || !valid_name(name_at(buf, o))
                 || get_u64(buf, o.saturating_add(E_INO)) == 0
                 || !valid_ftype(get_u8(buf, o.saturating_add(E_TYPE)))
                 || !(256..COOKIE_END).contains(&key)
@@ -209,6 +216,15 @@ impl TreeKind for DirKind {
 
     fn leaf_first_key(buf: &Block) -> u64 {
         get_u64(buf, NODE_HDR)
+    }
+
+    fn leaf_end(buf: &Block) -> u64 {
+        let mut last = 0u64;
+        leaf_entries(buf, 0, &mut |b, o| {
+            last = get_u64(b, o);
+            true
+        });
+        last.saturating_add(1)
     }
 }
 

@@ -37,12 +37,16 @@ pub enum Corrupt {
     BadInodeCrc(u64),
     /// An inode record carries another inode's number.
     BadInodeNumber(u64),
-    /// An inode's mode has an unknown file type.
+    /// An inode's mode has an unknown file type, or bits above the 16 of a Linux mode.
     BadInodeMode(u64),
     /// An inode timestamp has nanoseconds of a second or more.
     BadTimestamp(u64),
     /// An inode's inline data (short symlink) is longer than the inline area.
     BadInlineSize(u64),
+    /// An inode's size is larger than the largest file (`MAX_FILE_SIZE`).
+    BadInodeSize(u64),
+    /// An inode's owner or group is `u32::MAX`, which Linux reserves for "no id".
+    BadInodeOwner(u64),
     /// An inode's extent root (inline count, depth) is invalid.
     BadExtentRoot(u64),
     /// A directory inode's tree root is invalid.
@@ -95,9 +99,11 @@ impl fmt::Display for Corrupt {
             Corrupt::InodeOutOfRange(i) => write!(f, "inode number {i} out of range"),
             Corrupt::BadInodeCrc(i) => write!(f, "inode {i}: bad checksum"),
             Corrupt::BadInodeNumber(i) => write!(f, "inode {i}: record carries another number"),
-            Corrupt::BadInodeMode(i) => write!(f, "inode {i}: unknown file type in mode"),
+            Corrupt::BadInodeMode(i) => write!(f, "inode {i}: unknown file type or bits in mode"),
             Corrupt::BadTimestamp(i) => write!(f, "inode {i}: timestamp nanoseconds out of range"),
             Corrupt::BadInlineSize(i) => write!(f, "inode {i}: inline data too long"),
+            Corrupt::BadInodeSize(i) => write!(f, "inode {i}: size beyond the largest file"),
+            Corrupt::BadInodeOwner(i) => write!(f, "inode {i}: owner or group is the invalid id"),
             Corrupt::BadExtentRoot(i) => write!(f, "inode {i}: bad extent root"),
             Corrupt::BadDirRoot(i) => write!(f, "inode {i}: bad directory root"),
             Corrupt::BadBitmapHeader(b) => write!(f, "bitmap block {b}: bad header"),

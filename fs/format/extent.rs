@@ -202,6 +202,10 @@ impl TreeKind for ExtentKind {
     fn leaf_first_key(buf: &Block) -> u64 {
         xget(buf, 0).logical
     }
+
+    fn leaf_end(buf: &Block) -> u64 {
+        xget(buf, node_count(buf).saturating_sub(1)).end()
+    }
 }
 
 /// Where the extents of the operation are: the inline root copied into a leaf-shaped buffer, or a

@@ -6,7 +6,7 @@ use super::bytes::{get_i64, get_u32, get_u64, put_bytes, put_i64, put_u32, put_u
 use super::crc::crc32c;
 use super::dir::DirRoot;
 use super::extent::ExtentRoot;
-use super::{Corrupt, Layout, BLOCK_SIZE};
+use super::{Corrupt, Layout, BLOCK_SIZE, MAX_FILE_SIZE};
 
 /// Size of an inode record.
 pub const INODE_SIZE: usize = 256;
@@ -195,6 +195,16 @@ impl Inode {
             return Err(Corrupt::BadInodeNumber(ino));
         }
         let mode = get_u32(rec, O_MODE);
+        // Linux modes are 16 bits (`umode_t`): a higher bit would be dropped on the way into
+        // the VFS, turning the mode into another.
+        if mode > u32::from(u16::MAX) {
+            return Err(Corrupt::BadInodeMode(ino));
+        }
+        // (uid_t)-1 is no id: the VFS would take it as INVALID_UID.
+        let (uid, gid) = (get_u32(rec, O_UID), get_u32(rec, O_GID));
+        if uid == u32::MAX || gid == u32::MAX {
+            return Err(Corrupt::BadInodeOwner(ino));
+        }
         let ts = |s: usize, n: usize| -> Result<Timespec, Corrupt> {
             let nsec = get_u32(rec, n);
             if nsec >= 1_000_000_000 {
@@ -207,12 +217,16 @@ impl Inode {
         };
         let flags = get_u32(rec, O_FLAGS);
         let size = get_u64(rec, O_SIZE);
+        // Past the largest file, a size also goes negative as the VFS's signed `loff_t`.
+        if size > MAX_FILE_SIZE {
+            return Err(Corrupt::BadInodeSize(ino));
+        }
         let area = rec.get(O_DATA..O_CRC).unwrap_or(&[]);
         let data = match mode & S_IFMT {
             S_IFREG => InodeData::Extents(ExtentRoot::decode(area, ino)?),
             S_IFDIR => InodeData::Dir(DirRoot::decode(area, ino)?),
             S_IFLNK if flags & INODE_FLAG_INLINE != 0 => {
-                if size > INLINE_DATA_MAX as u64 {
+                if size == 0 || size > INLINE_DATA_MAX as u64 {
                     return Err(Corrupt::BadInlineSize(ino));
                 }
                 let mut a = [0u8; INLINE_DATA_MAX];
@@ -222,15 +236,32 @@ impl Inode {
                 );
                 InodeData::Inline(a)
             }
-            S_IFLNK => InodeData::Extents(ExtentRoot::decode(area, ino)?),
+            S_IFLNK => {
+                // A target in a block: 1 to 4095 bytes (longer ones are refused, shorter
+                // ones are inline).
+                if size == 0 || size >= BLOCK_SIZE as u64 {
+                    return Err(Corrupt::BadInodeSize(ino));
+                }
+                // ... mapped by one inline extent of one block at file block 0, as symlink
+                // creation makes it and nothing changes it.
+                let r = ExtentRoot::decode(area, ino)?;
+                let one = r
+                    .inline
+                    .first()
+                    .is_some_and(|e| e.logical == 0 && e.len == 1);
+                if r.tree.blk != 0 || r.count != 1 || !one {
+                    return Err(Corrupt::BadExtentRoot(ino));
+                }
+                InodeData::Extents(r)
+            }
             S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK => InodeData::Special,
             _ => return Err(Corrupt::BadInodeMode(ino)),
         };
         Ok(Inode {
             ino,
             mode,
-            uid: get_u32(rec, O_UID),
-            gid: get_u32(rec, O_GID),
+            uid,
+            gid,
             nlink: get_u32(rec, O_NLINK),
             size,
             blocks: get_u64(rec, O_BLOCKS),

@@ -5,8 +5,50 @@
 
 use crate::image::Image;
 use ferrite_format::*;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+
+/// Block access for a dry journal replay over a borrowed image: writes land in `overlay`, reads
+/// see them.
+struct Dry<'a> {
+    img: &'a Image,
+    overlay: HashMap<u64, Box<Block>>,
+}
+
+impl BlockIo for Dry<'_> {
+    type Error = std::io::Error;
+
+    fn block_count(&self) -> u64 {
+        self.img.block_count()
+    }
+
+    fn read(&self, blk: u64, buf: &mut Block) -> std::io::Result<()> {
+        match self.overlay.get(&blk) {
+            Some(b) => {
+                buf.copy_from_slice(&b[..]);
+                Ok(())
+            }
+            None => self.img.read(blk, buf),
+        }
+    }
+
+    fn write(&mut self, blk: u64, buf: &Block) -> std::io::Result<()> {
+        if blk >= self.img.block_count() {
+            return Err(std::io::Error::other(format!("block {blk} past the end")));
+        }
+        self.overlay.insert(blk, Box::new(*buf));
+        Ok(())
+    }
+
+    fn alloc_meta_block(&mut self, _hint: u64) -> std::io::Result<Option<u64>> {
+        Ok(None)
+    }
+
+    fn free_meta_block(&mut self, _blk: u64) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// What to show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,15 +69,16 @@ fn ts(t: &Timespec) -> String {
     format!("{}.{:09}", t.sec, t.nsec)
 }
 
-fn open(path: &Path) -> Result<(Image, Superblock), String> {
-    let mut img =
-        Image::open(path, false).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+/// Reads the superblock of `img` and limits `img` to its filesystem.
+fn load(img: &mut Image) -> Result<Superblock, String> {
+    img.blocks = img.size / BLOCK_SIZE as u64;
+    img.overlay = None;
     let mut buf = [0u8; BLOCK_SIZE];
     img.read(0, &mut buf).map_err(|e| e.to_string())?;
     let sb = Superblock::decode(&buf).map_err(|c| format!("superblock: {c}"))?;
     img.blocks = sb.layout.block_count.min(img.blocks);
     img.layout = Some(sb.layout);
-    Ok((img, sb))
+    Ok(sb)
 }
 
 fn load_inode(img: &Image, sb: &Superblock, ino: u64) -> Result<Inode, String> {
@@ -47,7 +90,16 @@ fn load_inode(img: &Image, sb: &Superblock, ino: u64) -> Result<Inode, String> {
 
 /// Writes the requested view of the filesystem on `path` to `out`.
 pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> {
-    let (img, sb) = open(path)?;
+    let mut img =
+        Image::open(path, false).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    dump_image(&mut img, what, out)
+}
+
+/// Writes the requested view of the filesystem on an image already open (for example one in
+/// memory) to `out`, exactly as [`dump`] does for a path. Nothing is written to the image.
+pub fn dump_image(img: &mut Image, what: What, out: &mut dyn Write) -> Result<(), String> {
+    let sb = load(img)?;
+    let img = &*img;
     let w = |e: std::io::Error| e.to_string();
     let l = &sb.layout;
     match what {
@@ -139,7 +191,7 @@ pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> 
             writeln!(out, "write time:        {}", sb.write_time).map_err(w)?;
         }
         What::Inode(ino) => {
-            let i = load_inode(&img, &sb, ino)?;
+            let i = load_inode(img, &sb, ino)?;
             writeln!(out, "inode {ino}").map_err(w)?;
             writeln!(out, "  mode:       {:o}", i.mode).map_err(w)?;
             writeln!(out, "  uid/gid:    {}/{}", i.uid, i.gid).map_err(w)?;
@@ -182,13 +234,13 @@ pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> 
             }
         }
         What::Extents(ino) => {
-            let i = load_inode(&img, &sb, ino)?;
+            let i = load_inode(img, &sb, ino)?;
             let InodeData::Extents(r) = i.data else {
                 return Err(format!("inode {ino} has no extents"));
             };
             let mut buf = [0u8; BLOCK_SIZE];
             let mut lines = Vec::new();
-            extent_iter(&img, ino, &r, 0, &mut buf, &mut |e| {
+            extent_iter(img, ino, &r, 0, &mut buf, &mut |e| {
                 lines.push(format!(
                     "  file blocks {:>10}..{:<10} -> device blocks {}..{} ({} blocks){}",
                     e.logical,
@@ -209,7 +261,7 @@ pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> 
             })
             .map_err(|e| e.to_string())?;
             let mut nodes = 0;
-            extent_tree_nodes(&img, ino, &r, &mut buf, &mut |_, _| nodes += 1)
+            extent_tree_nodes(img, ino, &r, &mut buf, &mut |_, _| nodes += 1)
                 .map_err(|e| e.to_string())?;
             writeln!(
                 out,
@@ -223,7 +275,7 @@ pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> 
             }
         }
         What::Dir(ino) => {
-            let i = load_inode(&img, &sb, ino)?;
+            let i = load_inode(img, &sb, ino)?;
             let InodeData::Dir(d) = i.data else {
                 return Err(format!("inode {ino} is not a directory"));
             };
@@ -232,7 +284,7 @@ pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> 
             writeln!(out, "  {:>20}  {:>10}  dir  ..", COOKIE_DOTDOT, d.parent).map_err(w)?;
             let mut buf = [0u8; BLOCK_SIZE];
             let mut lines = Vec::new();
-            dir_iter(&img, ino, &d, COOKIE_DOTDOT, &mut buf, &mut |e| {
+            dir_iter(img, ino, &d, COOKIE_DOTDOT, &mut buf, &mut |e| {
                 let t = match e.ftype {
                     FT_REG => "reg",
                     FT_DIR => "dir",
@@ -280,10 +332,13 @@ pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> 
                 h.generation % 2
             )
             .map_err(w)?;
-            let mut img = img;
-            img.overlay = Some(Default::default());
+            // A dry replay: every write goes to a throwaway overlay of the blocks it changes.
+            let mut dry = Dry {
+                img,
+                overlay: HashMap::new(),
+            };
             let mut s = Box::new(Scratch::new());
-            let r = journal_replay(&mut img, l, &h, &mut s).map_err(|e| e.to_string())?;
+            let r = journal_replay(&mut dry, l, &h, &mut s).map_err(|e| e.to_string())?;
             writeln!(out, "  recovery would replay {} transaction(s), {} record(s), up to sequence {}, ending at {}{}", r.transactions, r.records, r.last_seq, r.end,
                 if r.discarded_partial { "; an incomplete transaction follows" } else { "" }).map_err(w)?;
         }

@@ -262,6 +262,8 @@ fn ft_name(ft: u8) -> &'static str {
 struct Entry {
     dir: u64,
     name: String,
+    raw: Vec<u8>,
+    key: u64,
     ino: u64,
     ftype: u8,
 }
@@ -333,44 +335,6 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
     }
     img.blocks = layout.block_count;
     img.layout = Some(layout);
-    if !write_sb {
-        img.read(layout.backup_sb, &mut buf).map_err(ioerr)?;
-        match Superblock::decode(&buf) {
-            Ok(b) if static_fields_equal(&b, &sb) => {}
-            Ok(_) => {
-                rep.problems.push(Problem {
-                    msg: format!(
-                        "backup superblock (block {}) differs from the primary",
-                        layout.backup_sb
-                    ),
-                    fixed: repair,
-                });
-                write_backup = true;
-            }
-            Err(c) => {
-                rep.problems.push(Problem {
-                    msg: format!("backup superblock (block {}): {c}", layout.backup_sb),
-                    fixed: repair,
-                });
-                write_backup = true;
-            }
-        }
-    }
-    if !opts.force
-        && opts.mode == Mode::Preen
-        && sb.state == STATE_CLEAN
-        && !write_sb
-        && !write_backup
-    {
-        let _ = writeln!(out, "{p}: clean");
-        rep.exit = EXIT_OK;
-        return Ok(rep);
-    }
-    if sb.state & STATE_CLEAN == 0 {
-        rep.notes
-            .push("the filesystem was not cleanly unmounted".into());
-    }
-
     // Journal.
     let mut scratch = Box::new(Scratch::new());
     let mut journal_written = false;
@@ -416,12 +380,27 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
                     h.next(r.end, r.end, r.last_seq).encode(&mut buf);
                     img.write(layout.journal_start, &buf).map_err(ioerr)?;
                     journal_written = true;
-                    // The replay may have changed the superblock.
-                    img.read(0, &mut buf).map_err(ioerr)?;
-                    if let Ok(s2) = Superblock::decode(&buf) {
-                        if s2.layout == layout {
-                            sb = s2;
-                        }
+                }
+                // The replay may have changed the superblock (with -n, in the overlay): the
+                // rest is checked with the one it leaves. One that is invalid, or describes
+                // another filesystem, is not taken: the superblock in force before the replay
+                // is written back over it.
+                img.read(0, &mut buf).map_err(ioerr)?;
+                match Superblock::decode(&buf) {
+                    Ok(s2) if s2.layout == layout => sb = s2,
+                    Ok(_) => {
+                        rep.problems.push(Problem {
+                            msg: "journal: the replayed primary superblock (block 0) has another layout; the one before the replay will be written back".into(),
+                            fixed: repair,
+                        });
+                        write_sb = true;
+                    }
+                    Err(c) => {
+                        rep.problems.push(Problem {
+                            msg: format!("journal: the replayed primary superblock (block 0) is invalid: {c}; the one before the replay will be written back"),
+                            fixed: repair,
+                        });
+                        write_sb = true;
                     }
                 }
             } else {
@@ -433,6 +412,45 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
                 );
             }
         }
+    }
+
+    // The backup superblock, against the primary as the journal leaves it.
+    if !write_sb {
+        img.read(layout.backup_sb, &mut buf).map_err(ioerr)?;
+        match Superblock::decode(&buf) {
+            Ok(b) if static_fields_equal(&b, &sb) => {}
+            Ok(_) => {
+                rep.problems.push(Problem {
+                    msg: format!(
+                        "backup superblock (block {}) differs from the primary",
+                        layout.backup_sb
+                    ),
+                    fixed: repair,
+                });
+                write_backup = true;
+            }
+            Err(c) => {
+                rep.problems.push(Problem {
+                    msg: format!("backup superblock (block {}): {c}", layout.backup_sb),
+                    fixed: repair,
+                });
+                write_backup = true;
+            }
+        }
+    }
+    if !opts.force
+        && opts.mode == Mode::Preen
+        && sb.state == STATE_CLEAN
+        && !write_sb
+        && !write_backup
+    {
+        let _ = writeln!(out, "{p}: clean");
+        rep.exit = EXIT_OK;
+        return Ok(rep);
+    }
+    if sb.state & STATE_CLEAN == 0 {
+        rep.notes
+            .push("the filesystem was not cleanly unmounted".into());
     }
 
     let mut ck = Checker {
@@ -584,6 +602,8 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
                     entries.push(Entry {
                         dir: ino,
                         name: String::from_utf8_lossy(e.name()).into_owned(),
+                        raw: e.name().to_vec(),
+                        key: e.key,
                         ino: e.ino,
                         ftype: e.ftype,
                     });
@@ -633,6 +653,17 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
     let mut subdirs: HashMap<u64, u32> = HashMap::new();
     let mut dir_parents: HashMap<u64, Vec<u64>> = HashMap::new();
     for e in &entries {
+        // A key that is not of its name's hash: lookup does not find the name where readdir
+        // shows it.
+        if e.key >> 8 != dir_hash(&sb.hash_seed, &e.raw) {
+            ck.problem(
+                format!(
+                    "directory {}: entry '{}' has key {:#x}, not one of its name's hash",
+                    e.dir, e.name, e.key
+                ),
+                false,
+            );
+        }
         if e.ino == 0 || e.ino >= layout.inode_count || !ino_used[e.ino as usize] {
             ck.problem(
                 format!(

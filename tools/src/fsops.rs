@@ -20,24 +20,38 @@ pub struct Fs {
     pub sb: Superblock,
     /// Working buffers.
     pub scratch: Box<Scratch>,
+    /// The time given to new and changed inodes; `None`: the current time. A fixed clock makes
+    /// images built from the same calls byte-identical.
+    pub clock: Option<Timespec>,
 }
 
-/// Attributes of a new inode owned by root, created now.
-fn attr(mode: u32) -> NewInode {
-    NewInode {
-        mode,
-        uid: 0,
-        gid: 0,
-        rdev: 0,
-        now: crate::now(),
-        generation: 0,
+impl Fs {
+    /// The time of an operation: the fixed clock, or now.
+    fn time(&self) -> Timespec {
+        self.clock.unwrap_or_else(crate::now)
+    }
+
+    /// Attributes of a new inode owned by root, created at [`time`](Self::time).
+    fn attr(&self, mode: u32) -> NewInode {
+        NewInode {
+            mode,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            now: self.time(),
+            generation: 0,
+        }
     }
 }
 
 impl Fs {
     /// Opens a filesystem made by mkfs.
     pub fn open(path: &std::path::Path) -> Result<Fs> {
-        let mut img = Image::open(path, true).map_err(Error::Io)?;
+        Fs::from_image(Image::open(path, true).map_err(Error::Io)?)
+    }
+
+    /// The filesystem on an image already open (a file, or one in memory: [`Image::from_vec`]).
+    pub fn from_image(mut img: Image) -> Result<Fs> {
         let mut buf = [0u8; BLOCK_SIZE];
         img.read(0, &mut buf).map_err(Error::Io)?;
         let sb = Superblock::decode(&buf)?;
@@ -47,6 +61,7 @@ impl Fs {
             img,
             sb,
             scratch: Box::new(Scratch::new()),
+            clock: None,
         })
     }
 
@@ -68,8 +83,9 @@ impl Fs {
     /// Creates a regular file of `blocks` data blocks (size = blocks * 4096) in `dir`, allocated
     /// as the kernel allocates a file written in one go.
     pub fn create_file(&mut self, dir: u64, name: &str, blocks: u64) -> Result<u64> {
+        let a = self.attr(S_IFREG | 0o644);
         let mut ctx = self.ctx();
-        let (_, mut i) = ctx.create(dir, name.as_bytes(), &attr(S_IFREG | 0o644))?;
+        let (_, mut i) = ctx.create(dir, name.as_bytes(), &a)?;
         let mut lblk = 0;
         while lblk < blocks {
             lblk = ctx.alloc(&mut i, lblk, blocks - lblk, blocks)?.end();
@@ -82,8 +98,9 @@ impl Fs {
     /// Creates a file whose blocks are `count` separate one-block extents at every other file
     /// block (a fragmented file).
     pub fn create_fragmented(&mut self, dir: u64, name: &str, count: u64) -> Result<u64> {
+        let a = self.attr(S_IFREG | 0o644);
         let mut ctx = self.ctx();
-        let (_, mut i) = ctx.create(dir, name.as_bytes(), &attr(S_IFREG | 0o644))?;
+        let (_, mut i) = ctx.create(dir, name.as_bytes(), &a)?;
         for k in 0..count {
             ctx.alloc(&mut i, k * 2, 1, k * 2 + 1)?;
         }
@@ -94,7 +111,7 @@ impl Fs {
 
     /// Creates a symlink.
     pub fn symlink(&mut self, dir: u64, name: &str, target: &str) -> Result<u64> {
-        let a = attr(S_IFLNK | 0o777);
+        let a = self.attr(S_IFLNK | 0o777);
         let (_, i) = self
             .ctx()
             .symlink(dir, name.as_bytes(), target.as_bytes(), &a)?;
@@ -103,15 +120,32 @@ impl Fs {
 
     /// Makes a directory.
     pub fn mkdir(&mut self, dir: u64, name: &str) -> Result<u64> {
-        let a = attr(S_IFDIR | 0o755);
+        let a = self.attr(S_IFDIR | 0o755);
         let (_, i) = self.ctx().create(dir, name.as_bytes(), &a)?;
         Ok(i.ino)
     }
 
     /// Adds a hard link to a non-directory.
     pub fn link(&mut self, dir: u64, name: &str, ino: u64) -> Result<()> {
-        self.ctx().link(dir, name.as_bytes(), ino, crate::now())?;
+        let now = self.time();
+        self.ctx().link(dir, name.as_bytes(), ino, now)?;
         Ok(())
+    }
+
+    /// Makes a device node, FIFO or socket (`mode` carries the type) with device number `rdev`.
+    pub fn mknod(&mut self, dir: u64, name: &str, mode: u32, rdev: u32) -> Result<u64> {
+        let mut a = self.attr(mode);
+        a.rdev = rdev;
+        let (_, i) = self.ctx().create(dir, name.as_bytes(), &a)?;
+        Ok(i.ino)
+    }
+
+    /// Removes the non-directory `name` from `dir`; the inode is not freed (as when it is still
+    /// open): with no link left it is an orphan.
+    pub fn unlink(&mut self, dir: u64, name: &str) -> Result<u64> {
+        let now = self.time();
+        let (_, v) = self.ctx().unlink(dir, name.as_bytes(), now)?;
+        Ok(v.ino)
     }
 
     /// Writes the superblock with exact free counts and the clean state (as an unmount does).

@@ -704,6 +704,58 @@ fn fsck_repairs_journal_header_and_replays_journal() {
     assert_clean(&img);
 }
 
+/// A committed transaction whose superblock is invalid: fsck -n reports what the replay would
+/// leave (not the superblock before it), fsck -y writes the good one back over it, and the
+/// backup is compared with the superblock the replay leaves.
+#[test]
+fn fsck_checks_the_superblock_the_journal_replays() {
+    let t = Tmp::new("jsb");
+    let (img, _) = populated(&t, "img");
+    with_fs(&img, |fs| {
+        let l = fs.sb.layout;
+        let mut b = [0u8; BLOCK_SIZE];
+        fs.img.read(l.journal_start, &mut b).unwrap();
+        let h = JournalHeader::decode(&b, &l).unwrap();
+        let mut w = JournalWriter::new(&l, &h);
+        fs.sb.encode(&mut b);
+        // block_size 4095, crc recomputed: a superblock mount refuses.
+        b[12..16].copy_from_slice(&4095u32.to_le_bytes());
+        let c = crc32c(&b[..BLOCK_CRC_OFF]);
+        b[BLOCK_CRC_OFF..].copy_from_slice(&c.to_le_bytes());
+        w.add(&mut fs.img, 0, 0, &b, &mut fs.scratch).unwrap();
+        w.commit(&mut fs.img, &mut fs.scratch).unwrap();
+    });
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{s}");
+    assert!(
+        s.contains("the replayed primary superblock (block 0) is invalid"),
+        "{s}"
+    );
+    let (c, s) = fsck(&img, "-y");
+    assert_eq!(c, 1, "{s}");
+    assert_clean(&img);
+    // A label change replayed into the primary only: the backup differs from what the replay
+    // leaves, not from the primary before it.
+    with_fs(&img, |fs| {
+        let l = fs.sb.layout;
+        let mut b = [0u8; BLOCK_SIZE];
+        fs.img.read(l.journal_start, &mut b).unwrap();
+        let h = JournalHeader::decode(&b, &l).unwrap();
+        let mut w = JournalWriter::new(&l, &h);
+        let mut sb = fs.sb;
+        sb.set_label(b"primary only").unwrap();
+        sb.encode(&mut b);
+        w.add(&mut fs.img, 0, 0, &b, &mut fs.scratch).unwrap();
+        w.commit(&mut fs.img, &mut fs.scratch).unwrap();
+    });
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{s}");
+    assert!(s.contains("backup superblock"), "{s}");
+    let (c, s) = fsck(&img, "-y");
+    assert_eq!(c, 1, "{s}");
+    assert_clean(&img);
+}
+
 #[test]
 fn fsck_preen_skips_clean_unless_forced() {
     let t = Tmp::new("preen");

@@ -387,4 +387,37 @@ fn dir_node_mutations_give_specific_errors() {
         }),
         c(Corrupt::KeysOutOfOrder(leaf))
     );
+    // Names readdir would hand to the VFS: a '/', a NUL, "." and "..".
+    for (what, bytes) in [
+        ("a slash", &b"a/b"[..]),
+        ("a NUL", &b"a\0b"[..]),
+        ("dot", &b"."[..]),
+        ("dot-dot", &b".."[..]),
+    ] {
+        assert_eq!(
+            mutate(&|b| {
+                b[32 + 16] = bytes.len() as u8;
+                b[32 + 18..32 + 18 + bytes.len()].copy_from_slice(bytes);
+                b[32 + 18 + bytes.len()..32 + 24].fill(0);
+            }),
+            c(Corrupt::BadDirEntry(leaf)),
+            "name with {what}"
+        );
+    }
+    // The first leaf's last key at or past the separator of the next leaf: the two key ranges
+    // overlap, and a lookup would not find what readdir shows.
+    let next_sep = u64::from_le_bytes(b[48..56].try_into().unwrap());
+    assert_eq!(
+        mutate(&|b| {
+            let used = u16::from_le_bytes([b[16], b[17]]) as usize;
+            let mut o = 32;
+            let mut last = o;
+            while o < 32 + used {
+                last = o;
+                o += (18 + b[o + 16] as usize + 7) & !7;
+            }
+            b[last..last + 8].copy_from_slice(&next_sep.to_le_bytes());
+        }),
+        c(Corrupt::BadTreeKey(leaf))
+    );
 }

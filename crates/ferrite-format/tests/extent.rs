@@ -468,6 +468,8 @@ fn tree_node_mutations_give_specific_errors() {
     io.read(child, &mut c).unwrap();
     let leaf = u64::from_le_bytes(c[40..48].try_into().unwrap());
     let leaf1 = u64::from_le_bytes(c[56..64].try_into().unwrap());
+    let sep1 = u64::from_le_bytes(c[48..56].try_into().unwrap());
+    let sep_root = u64::from_le_bytes(b[48..56].try_into().unwrap());
 
     let mutate = |blk: u64, f: &dyn Fn(&mut Block), seal: bool| -> Error<String> {
         let mut io2 = MemIo::new(io.count);
@@ -551,6 +553,34 @@ fn tree_node_mutations_give_specific_errors() {
             true
         ),
         c(Corrupt::BadTreeKey(leaf1))
+    );
+    // Key ranges of siblings overlap: the first leaf's last extent reaches into the second
+    // leaf's range (each leaf is sorted and disjoint alone), or the first level-1 node's last
+    // key is at the root's separator for the next subtree.
+    assert_eq!(
+        mutate(
+            leaf,
+            &|b| {
+                let n = u16::from_le_bytes([b[6], b[7]]) as usize;
+                let o = 32 + 16 * (n - 1);
+                let start = u64::from(u32::from_le_bytes(b[o..o + 4].try_into().unwrap()));
+                b[o + 4..o + 8].copy_from_slice(&((sep1 - start + 1) as u32).to_le_bytes());
+            },
+            true
+        ),
+        c(Corrupt::BadTreeKey(leaf))
+    );
+    assert_eq!(
+        mutate(
+            child,
+            &|b| {
+                let n = u16::from_le_bytes([b[6], b[7]]) as usize;
+                let o = 32 + 16 * (n - 1);
+                b[o..o + 8].copy_from_slice(&sep_root.to_le_bytes());
+            },
+            true
+        ),
+        c(Corrupt::BadTreeKey(child))
     );
     // Internal node: unsorted keys, child out of range, wrong level, zero count.
     assert_eq!(

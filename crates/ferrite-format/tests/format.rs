@@ -208,7 +208,12 @@ fn sample_inode(mode: u32) -> Inode {
     i.uid = 1000;
     i.gid = 100;
     i.nlink = 3;
-    i.size = 123_456;
+    // A symlink's target in a block is shorter than a block.
+    i.size = if mode & S_IFMT == S_IFLNK {
+        3000
+    } else {
+        123_456
+    };
     i.blocks = 31;
     i.generation = 9;
     i.mtime = Timespec {
@@ -238,6 +243,14 @@ fn sample_inode(mode: u32) -> Inode {
             d.entries = 1_000_000;
         }
         _ => {}
+    }
+    if mode & S_IFMT == S_IFLNK {
+        // A symlink's target block: one extent of one block at file block 0.
+        if let InodeData::Extents(r) = &mut i.data {
+            r.count = 1;
+            r.inline[0].len = 1;
+            r.inline[1] = Extent::default();
+        }
     }
     i
 }
@@ -324,6 +337,63 @@ fn inode_mutations_give_specific_errors() {
     assert_eq!(
         inode_with(S_IFREG, |r| put32(r, off("mtime_nsec"), 1_000_000_000)),
         Err(Corrupt::BadTimestamp(77))
+    );
+    // (uid_t)-1 is no owner.
+    for at in [4, 8] {
+        assert_eq!(
+            inode_with(S_IFREG, |r| put32(r, at, u32::MAX)),
+            Err(Corrupt::BadInodeOwner(77))
+        );
+    }
+    assert!(inode_with(S_IFREG, |r| put32(r, 4, u32::MAX - 1)).is_ok());
+    // A mode bit above the 16 of Linux's umode_t would be dropped on the way in: another mode.
+    assert_eq!(
+        inode_with(S_IFREG, |r| put32(
+            r,
+            off("mode"),
+            0x1_0000 | S_IFREG | 0o644
+        )),
+        Err(Corrupt::BadInodeMode(77))
+    );
+    // Sizes: past the largest file (also negative as a loff_t); symlink targets of 0 bytes or
+    // a block and more, inline ones of 0 bytes.
+    assert!(inode_with(S_IFREG, |r| put64(r, off("size"), MAX_FILE_SIZE)).is_ok());
+    for size in [MAX_FILE_SIZE + 1, 1 << 63, u64::MAX] {
+        for mode in [S_IFREG, S_IFDIR, S_IFCHR] {
+            assert_eq!(
+                inode_with(mode, |r| put64(r, off("size"), size)),
+                Err(Corrupt::BadInodeSize(77)),
+                "mode {mode:o} size {size}"
+            );
+        }
+    }
+    for size in [0, 4096, 4097] {
+        assert_eq!(
+            inode_with(S_IFLNK, |r| put64(r, off("size"), size)),
+            Err(Corrupt::BadInodeSize(77)),
+            "symlink size {size}"
+        );
+    }
+    assert!(inode_with(S_IFLNK, |r| put64(r, off("size"), 4095)).is_ok());
+    // The target block mapped anywhere but file block 0, or by more than one block.
+    let d = off("data");
+    for (what, at, v) in [("logical", 16, 1u32), ("len", 20, 2), ("count", 10, 2)] {
+        assert_eq!(
+            inode_with(S_IFLNK, |r| if at == 10 {
+                r[d + 10..d + 12].copy_from_slice(&(v as u16).to_le_bytes())
+            } else {
+                put32(r, d + at, v)
+            }),
+            Err(Corrupt::BadExtentRoot(77)),
+            "symlink extent {what}"
+        );
+    }
+    assert_eq!(
+        inode_with(S_IFLNK, |r| {
+            put32(r, off("flags"), INODE_FLAG_INLINE);
+            put64(r, off("size"), 0);
+        }),
+        Err(Corrupt::BadInlineSize(77))
     );
     let d = off("data");
     // Extent root: inline count too large, depth with inline, unsorted, zero length, past 2^32.
