@@ -4,7 +4,7 @@
 //!
 //! `fstest fuzz run SEEDS FIRST COUNT BASE DEV MNT OUT` takes images FIRST.. FIRST+COUNT-1. Image
 //! `i` is case `BASE + i` of seed `i mod n` of the `n` seed images in SEEDS (sorted by name),
-//! made by `ferrite-fuzz make` and written to DEV; every 25th image (`i mod 25 = 24`) is instead
+//! made by the mutator of `ferrite-fuzz` (the image `ferrite-fuzz make` makes) and written to DEV; every 25th image (`i mod 25 = 24`) is instead
 //! a seed as it is, the control: it must mount, walk and change without a single error and fsck
 //! clean, so that an image that left state behind shows in the next control. Each image:
 //! 1. a mark `fuzz-mount: image I: SEED CASE` in the kernel log (the host scans the log of each
@@ -25,6 +25,7 @@
 //! call met damage), verdict (`ok` or `FAIL: why`), milliseconds, details, and the mutation.
 
 use crate::mmap::Map;
+use ferrite_fuzz::catalog::Catalog;
 use crate::sys::{self, Errno, Res};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -422,11 +423,13 @@ pub fn run(
     if names.is_empty() {
         return Err(format!("no seed images (*.img) in {}", seeds.display()));
     }
-    // The seeds are read once, into memory.
-    let imgs: Vec<Vec<u8>> = names
-        .iter()
-        .map(|p| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display())))
-        .collect::<Result<_, _>>()?;
+    // The seeds are read once, into memory, with the catalog of their structures.
+    let mut imgs = Vec::new();
+    for p in &names {
+        let img = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let cat = Catalog::of(&img).map_err(|e| format!("{}: {e}", p.display()))?;
+        imgs.push((img, cat));
+    }
     std::fs::create_dir_all(mnt).map_err(|e| format!("{}: {e}", mnt.display()))?;
     let mut results = std::fs::OpenOptions::new()
         .create(true)
@@ -454,10 +457,12 @@ pub fn run(
             .map_err(|e| format!("progress: {e}"))?;
         kmsg(&format!("fuzz-mount: image {i}: {seed} {case}"));
         let t = Instant::now();
+        let (seed_img, cat) = &imgs[k];
         let (desc, made) = if control {
-            ("the seed as it is".to_string(), write_image(dev, &imgs[k]))
+            ("the seed as it is".to_string(), write_image(dev, seed_img))
         } else {
-            make(&names[k], base + i, dev)
+            let (img, desc) = ferrite_fuzz::case_of(cat, seed_img, base + i);
+            (desc, write_image(dev, &img))
         };
         let (word, verdict) = match made {
             Ok(()) => one(dev, mnt, control),
@@ -478,25 +483,4 @@ pub fn run(
         kmsg(&format!("fuzz-mount: image {i} done"));
     }
     Ok(all_ok)
-}
-
-/// Case `case` of seed image `seed`, made by `ferrite-fuzz make` onto `dev`; its description.
-fn make(seed: &Path, case: u64, dev: &Path) -> (String, Result<(), String>) {
-    let r = std::process::Command::new("ferrite-fuzz")
-        .arg("make")
-        .arg(seed)
-        .arg(case.to_string())
-        .arg(dev)
-        .output();
-    match r {
-        Err(e) => (String::new(), Err(format!("ferrite-fuzz: {e}"))),
-        Ok(o) => {
-            let desc = String::from_utf8_lossy(&o.stdout).trim().replace('\t', " ");
-            if !o.status.success() {
-                let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
-                return (desc, Err(format!("ferrite-fuzz make: {}: {err}", o.status)));
-            }
-            (desc, flush_bdev(dev))
-        }
-    }
 }
