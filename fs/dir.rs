@@ -6,7 +6,7 @@
 //! entries are added and removed. Entries are read in batches under the metadata lock and handed
 //! to the VFS after it is dropped, since copying to user memory may fault.
 
-use super::format::{dir_iter, DirEntry, InodeData, COOKIE_END};
+use super::format::{dir_iter, dir_key_matches, Corrupt, DirEntry, InodeData, COOKIE_END};
 use super::inode::mount_of;
 use crate::kvec::VecExt;
 use crate::vfs::{DirContext, File};
@@ -37,9 +37,16 @@ pub(crate) fn readdir(file: &File, ctx: &DirContext) -> Result {
             let InodeData::Dir(root) = rec.data else {
                 return Err(super::format::Error::Invalid);
             };
-            dir_iter(&*c.io, ino, &root, pos, &mut c.scratch.a, &mut |e| {
-                batch.len() < BATCH && batch.push(*e, GFP_NOWAIT).is_ok()
-            })
+            let seed = c.sb.hash_seed;
+            let mut bad = false;
+            let next = dir_iter(&*c.io, ino, &root, pos, &mut c.scratch.a, &mut |e| {
+                bad |= !dir_key_matches(&seed, e);
+                !bad && batch.len() < BATCH && batch.push(*e, GFP_NOWAIT).is_ok()
+            })?;
+            if bad {
+                return Err(Corrupt::DirKeyNotHash(ino).into());
+            }
+            Ok(next)
         })?;
         for e in batch.iter() {
             ctx.set_pos(i64::try_from(e.key).map_err(|_| EINVAL)?);
@@ -50,6 +57,17 @@ pub(crate) fn readdir(file: &File, ctx: &DirContext) -> Result {
         if next >= COOKIE_END {
             ctx.set_pos(COOKIE_END as i64);
             return Ok(());
+        }
+        if next <= pos {
+            // Keys out of order in the tree: a position that does not advance would repeat
+            // forever.
+            pr_err!(
+                "{}: corrupt metadata: directory {}: readdir does not advance past {}\n",
+                dir.super_block().id(),
+                ino,
+                pos
+            );
+            return Err(crate::errno::euclean());
         }
         ctx.set_pos(i64::try_from(next).map_err(|_| EINVAL)?);
     }

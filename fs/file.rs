@@ -248,7 +248,7 @@ fn punch_blocks(
     let now = ts(inode.now());
     let attrs = inode.attrs();
     let mut first = true;
-    loop {
+    for _ in 0..super::inode::max_free_steps(mount) {
         let (done, rec) = mount.tx(|ctx| {
             let mut r = ctx.read_inode(ino)?;
             if first {
@@ -277,6 +277,7 @@ fn punch_blocks(
             return Ok(());
         }
     }
+    Err(super::inode::free_steps_exceeded(inode.super_block(), ino))
 }
 
 /// Zeroes the rest of the block holding byte `old`, the end of the file, up to `to`: after a

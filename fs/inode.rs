@@ -167,7 +167,7 @@ pub(crate) fn evict(inode: &Inode) {
     let Ok(mount) = mount_of(inode.super_block()) else {
         return;
     };
-    if let Err(e) = free_inode(mount, ino) {
+    if let Err(e) = free_inode(mount, inode.super_block(), ino) {
         // The inode stays allocated with no links: the next mount frees it.
         pr_warn!(
             "{}: cannot free inode {}: error {}\n",
@@ -178,10 +178,31 @@ pub(crate) fn evict(inode: &Inode) {
     }
 }
 
+/// The most transactions of [`FREE_BUDGET`] pieces that freeing one file's blocks can take: each
+/// but the last frees that many extents or tree nodes, and there are at most two per block. More
+/// means a corrupt tree that does not shrink: the loop stops there instead of going on forever.
+pub(crate) fn max_free_steps(mount: &Mount) -> u64 {
+    (mount.sb.layout.block_count.saturating_mul(2) / u64::from(FREE_BUDGET)).saturating_add(2)
+}
+
+/// The error of a freeing loop that reached [`max_free_steps`].
+pub(crate) fn free_steps_exceeded(sb: &SuperBlock, ino: u64) -> Error {
+    pr_err!(
+        "{}: corrupt metadata: inode {}: freeing its blocks does not finish\n",
+        sb.id(),
+        ino
+    );
+    crate::errno::euclean()
+}
+
 /// Frees inode `ino` (no links) and its blocks, a bounded number of extents per transaction.
-pub(crate) fn free_inode(mount: &Mount, ino: u64) -> Result {
-    while !mount.tx(|ctx| ctx.free_inode(ino, FREE_BUDGET))? {}
-    Ok(())
+pub(crate) fn free_inode(mount: &Mount, sb: &SuperBlock, ino: u64) -> Result {
+    for _ in 0..max_free_steps(mount) {
+        if mount.tx(|ctx| ctx.free_inode(ino, FREE_BUDGET))? {
+            return Ok(());
+        }
+    }
+    Err(free_steps_exceeded(sb, ino))
 }
 
 /// Refreshes a VFS inode from its media record.

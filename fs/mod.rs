@@ -201,7 +201,7 @@ fn cleanup_orphans(sb: &SuperBlock, mount: &Mount) -> Result {
         return Err(ENOMEM);
     }
     for ino in orphans.iter() {
-        inode::free_inode(mount, *ino)?;
+        inode::free_inode(mount, sb, *ino)?;
     }
     if !orphans.is_empty() {
         pr_info!("{}: freed {} orphan inodes\n", sb.id(), orphans.len());

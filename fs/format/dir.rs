@@ -160,6 +160,13 @@ pub fn dir_hash(seed: &[u8; 16], name: &[u8]) -> u64 {
     h.clamp(1, (1u64 << 55).saturating_sub(2))
 }
 
+/// Whether entry `e`'s key is its name's hash (with any collision index): the key
+/// [`dir_lookup`] looks for. An entry that fails this is listed by [`dir_iter`] but cannot be
+/// found by name.
+pub fn dir_key_matches(seed: &[u8; 16], e: &DirEntry) -> bool {
+    e.key >> 8 == dir_hash(seed, e.name())
+}
+
 /// Whether a stored name is one [`dir_check_name`] accepts: a name readdir hands to the VFS
 /// must not hold a `/` or a NUL, nor be `.` or `..`.
 fn valid_name(name: &[u8]) -> bool {

@@ -33,6 +33,11 @@ pub enum Corrupt {
     BlockOutOfRange(u64),
     /// An inode number read from the media is outside the inode table.
     InodeOutOfRange(u64),
+    /// An inode the inode bitmap marks free has a record in use (free records are all zero).
+    FreeInodeInUse(u64),
+    /// A directory (inode number) has an entry whose key is not its name's hash: readdir would
+    /// show a name that lookup cannot find.
+    DirKeyNotHash(u64),
     /// An inode record's crc32c does not match.
     BadInodeCrc(u64),
     /// An inode record carries another inode's number.
@@ -97,6 +102,15 @@ impl fmt::Display for Corrupt {
             Corrupt::BadRootInode(i) => write!(f, "bad root inode number {i}"),
             Corrupt::BlockOutOfRange(b) => write!(f, "block number {b} out of range"),
             Corrupt::InodeOutOfRange(i) => write!(f, "inode number {i} out of range"),
+            Corrupt::DirKeyNotHash(i) => {
+                write!(f, "directory {i}: an entry's key is not its name's hash")
+            }
+            Corrupt::FreeInodeInUse(i) => {
+                write!(
+                    f,
+                    "inode {i} is free in the inode bitmap but its record is in use"
+                )
+            }
             Corrupt::BadInodeCrc(i) => write!(f, "inode {i}: bad checksum"),
             Corrupt::BadInodeNumber(i) => write!(f, "inode {i}: record carries another number"),
             Corrupt::BadInodeMode(i) => write!(f, "inode {i}: unknown file type or bits in mode"),

@@ -37,8 +37,9 @@ pub use btree::{TreeRoot, INTERNAL_CAP, MAX_TREE_DEPTH};
 pub use bytes::copy_bytes;
 pub use crc::{crc32c, crc32c_update, siphash24};
 pub use dir::{
-    dir_check_name, dir_hash, dir_insert, dir_iter, dir_lookup, dir_remove, dir_tree_nodes,
-    DirEntry, DirRoot, COOKIE_DOT, COOKIE_DOTDOT, COOKIE_END, COOKIE_START, DIR_LEAF_BYTES,
+    dir_check_name, dir_hash, dir_insert, dir_iter, dir_key_matches, dir_lookup, dir_remove,
+    dir_tree_nodes, DirEntry, DirRoot, COOKIE_DOT, COOKIE_DOTDOT, COOKIE_END, COOKIE_START,
+    DIR_LEAF_BYTES,
 };
 pub use error::{Corrupt, Error};
 pub use extent::{

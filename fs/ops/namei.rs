@@ -12,10 +12,10 @@
 //! `RENAME_NOREPLACE`, the link count limit, and that a directory is not moved below itself.
 
 use super::super::format::{
-    dir_check_name, dir_insert, dir_remove, extent_insert, file_type, Bitmap, BlockIo, Corrupt,
-    DirEntry, DirRoot, Error, Extent, ExtentLookup, ExtentRoot, Inode, InodeData, Timespec,
-    BLOCK_SIZE, FT_CHR, FT_LNK, INLINE_DATA_MAX, INODE_FLAG_INLINE, S_IFBLK, S_IFCHR, S_IFDIR,
-    S_IFLNK, S_IFMT,
+    dir_check_name, dir_insert, dir_remove, extent_insert, file_type, inode_location, Bitmap,
+    BlockIo, Corrupt, DirEntry, DirRoot, Error, Extent, ExtentLookup, ExtentRoot, Inode, InodeData,
+    Timespec, BLOCK_SIZE, FT_CHR, FT_LNK, INLINE_DATA_MAX, INODE_FLAG_INLINE, INODE_SIZE, S_IFBLK,
+    S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT,
 };
 use super::{dir_root, Counting, Ctx, NewInode, Rename, Renamed};
 
@@ -105,6 +105,14 @@ impl<I: BlockIo> Ctx<'_, I> {
         // Inode 0 is marked in use by mkfs: finding it free is corruption.
         if ino == 0 || ino >= layout.inode_count {
             return Err(Corrupt::InodeOutOfRange(ino).into());
+        }
+        // A free inode's record is all zero (`clear_inode`); one that is not belongs to a live
+        // inode the bitmap lost, and must not be given out again.
+        let (blk, off) = inode_location(&layout, ino)?;
+        self.io.read(blk, &mut self.scratch.a).map_err(Error::Io)?;
+        let rec = self.scratch.a.get(off..off.saturating_add(INODE_SIZE));
+        if !rec.is_some_and(|r| r.iter().all(|&b| b == 0)) {
+            return Err(Corrupt::FreeInodeInUse(ino).into());
         }
         Ok(ino)
     }

@@ -197,3 +197,34 @@ fn ctx_fields_are_the_callers() {
         (scenarios::FREE_BLOCKS, scenarios::FREE_INODES)
     );
 }
+
+#[test]
+fn a_live_inode_the_bitmap_lost_is_not_given_out_again() {
+    let mut e = fresh();
+    let f = e.file(ROOT_INO, "a");
+    // A damaged inode bitmap (its crc recomputed) that marks the live inode free.
+    let bm = Bitmap::inodes(&e.sb.layout);
+    let mut buf = [0u8; BLOCK_SIZE];
+    assert_eq!(bm.set_range(&mut e.io, f.ino, 1, false, &mut buf).unwrap(), 1);
+    let attr = e.attr(S_IFREG | 0o644);
+    let r = e.ctx().create(ROOT_INO, b"b", &attr);
+    assert!(
+        matches!(r, Err(Error::Corrupt(Corrupt::FreeInodeInUse(i))) if i == f.ino),
+        "{r:?}"
+    );
+    assert_eq!(e.inode(f.ino).nlink, 1, "the live inode is untouched");
+}
+
+#[test]
+fn an_entry_key_must_be_its_names_hash() {
+    let mut e = fresh();
+    e.file(ROOT_INO, "x");
+    let de = e.lookup(ROOT_INO, "x").unwrap();
+    assert!(dir_key_matches(&e.sb.hash_seed, &de));
+    let mut collision = de;
+    collision.key ^= 7; // another collision index of the same hash
+    assert!(dir_key_matches(&e.sb.hash_seed, &collision));
+    let mut bad = de;
+    bad.key ^= 1 << 8;
+    assert!(!dir_key_matches(&e.sb.hash_seed, &bad));
+}

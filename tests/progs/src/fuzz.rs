@@ -25,8 +25,8 @@
 //! call met damage), verdict (`ok` or `FAIL: why`), milliseconds, details, and the mutation.
 
 use crate::mmap::Map;
-use ferrite_fuzz::catalog::Catalog;
 use crate::sys::{self, Errno, Res};
+use ferrite_fuzz::catalog::Catalog;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -317,6 +317,7 @@ fn change(o: &mut Outcome, root: &Path, files: &[PathBuf], dirs: &[PathBuf]) {
 /// One image, after it was written to `dev`: its outcome word and details, or why it failed.
 fn one(dev: &Path, mnt: &Path, control: bool) -> (String, Result<String, String>) {
     let mut o = Outcome::default();
+    let t = Instant::now();
     let rw = sys::mount(dev, mnt, c"ferrite", 0, c"dax");
     let mounted = match rw {
         Ok(()) => Some("rw"),
@@ -341,6 +342,7 @@ fn one(dev: &Path, mnt: &Path, control: bool) -> (String, Result<String, String>
             }
         },
     };
+    let mount_ms = t.elapsed().as_millis();
     let mut detail = String::new();
     let mut word = String::from("refused");
     if let Some(how) = mounted {
@@ -389,7 +391,10 @@ fn one(dev: &Path, mnt: &Path, control: bool) -> (String, Result<String, String>
     let fsck_ms = t.elapsed().as_millis();
     match r {
         Ok(rep) => {
-            detail.push_str(&format!("; fsck -n: exit {} ({fsck_ms} ms)", rep.exit));
+            detail.push_str(&format!(
+                "; mount: {mount_ms} ms; fsck -n: {fsck_ms} ms, exit {}",
+                rep.exit
+            ));
             if control && rep.exit != 0 {
                 o.bad
                     .push(format!("fsck -n of the control: exit {}", rep.exit));
