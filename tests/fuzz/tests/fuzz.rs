@@ -1,7 +1,7 @@
 //! The host fuzz target: seeded mutations of every seed image, each run through fsck -n,
 //! recovery as mount does it, the format code's walks, ferrite-dump, fsck -y and fsck -n
 //! (`ferrite_fuzz::check`), with no panic, a bound on the time of each case, and the promises
-//! `check` lists. `FERRITE_FUZZ_CASES` sets the cases per seed (default 600).
+//! `check` lists. `FERRITE_FUZZ_CASES` sets the cases per seed (default 500).
 
 use ferrite_fuzz::catalog::Catalog;
 use ferrite_fuzz::check::check;
@@ -134,7 +134,7 @@ fn mutated_images_break_no_promise() {
     let cases: u64 = std::env::var("FERRITE_FUZZ_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
+        .unwrap_or(500);
     let start = Instant::now();
     // Two seeds per thread: the machine has two cores.
     let results: Vec<_> = std::thread::scope(|s| {
