@@ -1,7 +1,8 @@
 //! The host fuzz target: seeded mutations of every seed image, each run through fsck -n,
 //! recovery as mount does it, the format code's walks, ferrite-dump, fsck -y and fsck -n
 //! (`ferrite_fuzz::check`), with no panic, a bound on the time of each case, and the promises
-//! `check` lists. `FERRITE_FUZZ_CASES` sets the cases per seed (default 500).
+//! `check` lists. `FERRITE_FUZZ_CASES` sets the cases per seed (default 500),
+//! `FERRITE_FUZZ_FIRST` the first case number (default 0).
 
 use ferrite_fuzz::catalog::Catalog;
 use ferrite_fuzz::check::check;
@@ -84,13 +85,13 @@ struct Failure {
 
 type SeedRun = (Vec<Failure>, BTreeMap<String, u64>, (Duration, String));
 
-fn run_seed(name: &str, cases: u64) -> SeedRun {
+fn run_seed(name: &str, cases: std::ops::Range<u64>) -> SeedRun {
     let s = seed(name);
     let cat = Catalog::of(&s).unwrap();
     let mut fails = Vec::new();
     let mut stats = BTreeMap::new();
     let mut slowest = (Duration::ZERO, String::new());
-    for n in 0..cases {
+    for n in cases {
         let start = Instant::now();
         let (img, line) = ferrite_fuzz::case_of(&cat, &s, n);
         let r = catch_unwind(AssertUnwindSafe(|| check(&img)));
@@ -131,10 +132,14 @@ fn run_seed(name: &str, cases: u64) -> SeedRun {
 
 #[test]
 fn mutated_images_break_no_promise() {
-    let cases: u64 = std::env::var("FERRITE_FUZZ_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(500);
+    let env = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let cases = env("FERRITE_FUZZ_CASES", 500);
+    let first = env("FERRITE_FUZZ_FIRST", 0);
     let start = Instant::now();
     // Two seeds per thread: the machine has two cores.
     let results: Vec<_> = std::thread::scope(|s| {
@@ -143,7 +148,7 @@ fn mutated_images_break_no_promise() {
             .map(|pair| {
                 s.spawn(move || {
                     pair.iter()
-                        .map(|name| (*name, run_seed(name, cases)))
+                        .map(|name| (*name, run_seed(name, first..first + cases)))
                         .collect::<Vec<_>>()
                 })
             })
