@@ -37,11 +37,11 @@ fn seeds_make_and_show() {
     let dir = t.path("");
     let o = run(&["seeds", &dir]);
     assert!(o.status.success());
-    assert_eq!(stdout(&o), "tree\nfiles\njournal\norphans\n");
+    assert_eq!(stdout(&o), "tree\nfiles\njournal\norphans\nbigdir\n");
     // Another process makes the same bytes.
     let again = Tmp::new("cli-again");
     assert!(run(&["seeds", &again.path("")]).status.success());
-    for name in ["tree", "files", "journal", "orphans"] {
+    for name in ferrite_fuzz::seeds::SEEDS {
         let file = format!("{name}.img");
         assert!(
             std::fs::read(t.path(&file)).unwrap() == std::fs::read(again.path(&file)).unwrap(),
