@@ -121,9 +121,14 @@ impl Checker<'_> {
         conflicts
     }
 
-    fn unclaim(&mut self, who: u32) {
+    /// Gives back every block owned by one of `who`, in one pass over the blocks (a pass per
+    /// inode would make fsck quadratic on an image whose inodes are all orphans).
+    fn unclaim(&mut self, who: &HashSet<u32>) {
+        if who.is_empty() {
+            return;
+        }
         for o in self.owner.iter_mut() {
-            if *o == who {
+            if who.contains(o) {
                 *o = 0;
             }
         }
@@ -482,11 +487,18 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
         rewrite_bbm = true;
     }
     let ipb = INODES_PER_BLOCK;
-    let in_bad_ibm = |ino: u64| {
-        bad_ibm
-            .iter()
-            .any(|(i, _)| ino / BITS_PER_BITMAP_BLOCK == *i)
+    // Which bitmap blocks are unreadable, by index: one lookup per inode or block, not a
+    // search of the list (which would be quadratic with every bitmap block bad).
+    let bad_index = |bad: &[(u64, Corrupt)], blocks: u64| {
+        let mut v = vec![false; blocks as usize];
+        for (i, _) in bad {
+            v[*i as usize] = true;
+        }
+        v
     };
+    let ibm_bad = bad_index(&bad_ibm, ibm.blocks);
+    let bbm_bad = bad_index(&bad_bbm, bbm.blocks);
+    let in_bad_ibm = |ino: u64| ibm_bad[(ino / BITS_PER_BITMAP_BLOCK) as usize];
     if !ino_used[0] && bad_ibm.is_empty() {
         ck.problem(
             "inode bitmap: inode 0 (reserved) is marked free".into(),
@@ -855,8 +867,8 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
         }
     }
     if ck.repair {
+        ck.unclaim(&freed_orphans.iter().map(|i| *i as u32).collect());
         for ino in &freed_orphans {
-            ck.unclaim(*ino as u32);
             ino_used[*ino as usize] = false;
             inodes.remove(ino);
             dirty.remove(ino);
@@ -869,7 +881,7 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
     let mut marked_used_free = 0u64;
     let mut first_muf = None;
     for b in 0..layout.block_count {
-        if bad_bbm.iter().any(|(i, _)| b / BITS_PER_BITMAP_BLOCK == *i) {
+        if bbm_bad[(b / BITS_PER_BITMAP_BLOCK) as usize] {
             continue;
         }
         let used = ck.owner[b as usize] != 0;

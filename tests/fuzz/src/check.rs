@@ -15,9 +15,15 @@
 //!   not converge);
 //! - `fsck -y` left the primary superblock invalid where it was valid, or an image mount
 //!   accepted unmountable;
-//! - freeing an orphan did not finish (an unbounded walk).
+//! - freeing an orphan, or punching a file, did not finish (an unbounded walk);
+//! - after a repair that `fsck -n` then finds clean, mount refuses the image or a walk meets
+//!   corruption.
+//!
+//! After the walks, the operations the kernel runs on a mounted filesystem (create, mkdir,
+//! symlink, block allocation, rename, unlink, hole punching) run on the recovered image: their
+//! errors are expected, a panic or a loop is not.
 
-use ferrite_format::ops::Ctx;
+use ferrite_format::ops::{Ctx, NewInode, Rename};
 use ferrite_format::*;
 use ferrite_tools::dump::{dump_image, What};
 use ferrite_tools::fsck::{fsck_image, Mode, Options, Report, EXIT_CORRECTED, EXIT_OK};
@@ -199,6 +205,67 @@ pub fn walk(img: &mut Image, sb: &Superblock, seen: &mut Vec<u64>) -> Result<Vec
     Ok(problems)
 }
 
+/// What the kernel does on the mounted hostile image: names created, renamed and removed in the
+/// directories the walk reached, blocks allocated and punched in its files. Errors are the
+/// image's; every call must return, and punching must finish within a bound.
+pub fn exercise(img: &mut Image, sb: &Superblock, seen: &[u64]) -> Result<(), String> {
+    let mut scratch = Box::new(Scratch::new());
+    let now = Timespec { sec: 1, nsec: 0 };
+    let attr = |mode| NewInode {
+        mode,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        now,
+        generation: 0,
+    };
+    let mut ctx = Ctx::new(img, sb, &mut scratch);
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    for ino in seen {
+        match ctx.read_inode(*ino) {
+            Ok(i) if i.kind() == S_IFDIR => dirs.push(i.ino),
+            Ok(i) if i.kind() == S_IFREG => files.push(i.ino),
+            _ => {}
+        }
+    }
+    for d in dirs.iter().take(4) {
+        if let Ok((_, mut f)) = ctx.create(*d, b"fuzz-file", &attr(S_IFREG | 0o644)) {
+            let _ = ctx.alloc(&mut f, 0, 3, 3);
+            let _ = ctx.alloc(&mut f, 600, 1, 601);
+        }
+        let _ = ctx.create(*d, b"fuzz-dir", &attr(S_IFDIR | 0o755));
+        let _ = ctx.symlink(*d, b"fuzz-link", &[b'x'; 300], &attr(S_IFLNK | 0o777));
+        let _ = ctx.rename(&Rename {
+            old_dir: *d,
+            old_name: b"fuzz-file",
+            new_dir: sb.root_ino,
+            new_name: b"fuzz-moved",
+            exchange: false,
+            whiteout: None,
+            now,
+        });
+        let _ = ctx.unlink(sb.root_ino, b"fuzz-moved", now);
+    }
+    let bound = sb.layout.block_count + 16;
+    for ino in files.iter().take(8) {
+        let Ok(mut i) = ctx.read_inode(*ino) else {
+            continue;
+        };
+        let _ = ctx.alloc(&mut i, 1000, 2, 1002);
+        let mut calls = 0u64;
+        while let Ok(false) = ctx.punch(&mut i, 1, MAX_FILE_BLOCKS, 4) {
+            calls += 1;
+            if calls > bound {
+                return Err(format!(
+                    "punching inode {ino} does not finish after {calls} calls"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The checks of one inode's contents.
 fn file(img: &mut Image, sb: &Superblock, scratch: &mut Scratch, i: &Inode, p: &mut Vec<String>) {
     let ino = i.ino;
@@ -320,6 +387,7 @@ pub fn check(bytes: &[u8]) -> Result<Outcome, String> {
                     out.walk_problems.join("; ")
                 ));
             }
+            exercise(&mut a, sb, &seen)?;
         }
         Err(e) => {
             if rn.exit == EXIT_OK {
@@ -364,6 +432,22 @@ pub fn check(bytes: &[u8]) -> Result<Outcome, String> {
                 r2.exit,
                 tail(&ty),
                 tail(&t2)
+            ));
+        }
+        // What fsck repaired and then finds clean, the kernel must be able to use.
+        let mut m = Image::from_vec(after);
+        let sb = mount(&mut m).map_err(|e| {
+            format!(
+                "fsck -y repaired, fsck -n is clean, mount refuses: {e}\n{}",
+                tail(&ty)
+            )
+        })?;
+        let p = walk(&mut m, &sb, &mut Vec::new())?;
+        if !p.is_empty() {
+            return Err(format!(
+                "fsck -y repaired, fsck -n is clean, the walks are not: {}\n{}",
+                p.join("; "),
+                tail(&ty)
             ));
         }
     }

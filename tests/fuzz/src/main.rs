@@ -41,11 +41,13 @@ fn read_seed(path: &str) -> Vec<u8> {
 }
 
 /// Writes `img` to `out`: a regular file is replaced by it; a block device gets its bytes at
-/// offset 0 (the rest of the device is left alone) and is synced.
+/// offset 0 (the rest of the device is left alone, nothing is truncated). Both are synced.
 fn write_out(out: &str, img: &[u8]) -> std::io::Result<()> {
     let is_blk = std::fs::metadata(out).is_ok_and(|m| m.file_type().is_block_device());
     if !is_blk {
-        return std::fs::write(out, img);
+        let mut f = std::fs::File::create(out)?;
+        f.write_all(img)?;
+        return f.sync_all();
     }
     let f = OpenOptions::new().write(true).open(out)?;
     let size = std::io::Seek::seek(&mut &f, std::io::SeekFrom::End(0))?;

@@ -18,6 +18,10 @@ pub const SEED_BLOCKS: u64 = 1024;
 /// Inodes of every seed image.
 pub const SEED_INODES: u64 = 512;
 
+/// Hard links in the `bigdir` seed's directory: with 250-byte names, enough leaves for a tree
+/// of three levels (internal nodes under an internal root).
+const BIG_LINKS: usize = 2600;
+
 /// The clock of every operation that builds a seed.
 const CLOCK: Timespec = Timespec {
     sec: 1_700_000_000,
@@ -25,7 +29,7 @@ const CLOCK: Timespec = Timespec {
 };
 
 /// The seeds, by name.
-pub const SEEDS: [&str; 4] = ["tree", "files", "journal", "orphans"];
+pub const SEEDS: [&str; 5] = ["tree", "files", "journal", "orphans", "bigdir"];
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -40,6 +44,7 @@ pub fn build(name: &str) -> Option<Result<Vec<u8>>> {
         "files" => files,
         "journal" => journal,
         "orphans" => orphans,
+        "bigdir" => bigdir,
         _ => return None,
     };
     Some(make(name, f))
@@ -127,6 +132,22 @@ fn tree(fs: &mut Fs) -> Result<()> {
         .map_err(err("create"))?;
     for k in 0..300 {
         fs.link(big, &long_name(k, 200), target)
+            .map_err(err("link"))?;
+    }
+    finish(fs)
+}
+
+/// A directory of 2600 entries (hard links with 250-byte names) whose tree has three levels,
+/// and a few files beside it.
+fn bigdir(fs: &mut Fs) -> Result<()> {
+    let big = fs.mkdir(ROOT_INO, "big").map_err(err("mkdir"))?;
+    let target = fs
+        .create_file(ROOT_INO, "target", 1)
+        .map_err(err("create"))?;
+    fs.create_fragmented(big, "frag", 12).map_err(err("frag"))?;
+    fs.symlink(big, "ln", "../target").map_err(err("symlink"))?;
+    for k in 0..BIG_LINKS {
+        fs.link(big, &long_name(k, 250), target)
             .map_err(err("link"))?;
     }
     finish(fs)
