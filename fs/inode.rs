@@ -64,7 +64,20 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u64) -> Result<InodeRef> {
                 pr_err!("{}: inode {} is named but has no links\n", sb.id(), ino);
                 return Err(crate::errno::euclean());
             }
-            n.fill(kind_of(rec.mode), &attrs_of(&rec));
+            let attrs = attrs_of(&rec);
+            // The format refuses such records; this keeps any that got through from reaching
+            // the VFS as other values.
+            if !crate::vfs::attrs_fit(&attrs) {
+                pr_err!(
+                    "{}: inode {}: mode {:#o} or size {} does not fit the VFS\n",
+                    sb.id(),
+                    ino,
+                    rec.mode,
+                    rec.size
+                );
+                return Err(crate::errno::euclean());
+            }
+            n.fill(kind_of(rec.mode), &attrs);
             Ok(n.publish())
         }
     }

@@ -63,7 +63,6 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
         ));
         return Err(errno::euclean());
     }
-    let force_ro = sb.mount_mode() == MountMode::ReadOnly;
 
     // Journal recovery: apply every complete transaction, then start the log afresh.
     let mut io = MountIo::new(pmem, sb.layout.block_count);
@@ -80,6 +79,23 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
         to_errno(e)
     })?;
     let mut journal = header;
+    let mut sb = sb;
+    if report.transactions > 0 {
+        // A replayed transaction may have rewritten the superblock (label, state, free counts):
+        // the mount goes on with what is there now, which must be valid and of the same layout.
+        io.read(0, &mut buf)?;
+        let replayed = Superblock::decode(&buf).map_err(|c| {
+            fc.error_fmt(fmt!("corrupt superblock after journal replay: {c}"));
+            errno::euclean()
+        })?;
+        if replayed.layout != sb.layout {
+            fc.error(kernel::c_str!(
+                "the superblock after journal replay has another layout"
+            ));
+            return Err(errno::euclean());
+        }
+        sb = replayed;
+    }
     if report.transactions > 0 || report.end != header.tail {
         // The replayed blocks are durable before the header that says they are in place; the
         // header goes to the slot of its generation, leaving the one in force intact.
@@ -113,8 +129,8 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
         return Err(errno::euclean());
     }
     Ok(Loaded {
+        force_ro: sb.mount_mode() == MountMode::ReadOnly,
         sb,
         journal,
-        force_ro,
     })
 }

@@ -20,6 +20,12 @@ use kernel::types::Opaque;
 /// The attributes ferrite keeps of an inode (mode, owner, links, size, blocks, times, device).
 pub(crate) type Attrs = bindings::ferrite_attrs;
 
+/// Whether the VFS holds attributes `a` as they are: `i_mode` has 16 bits and `i_size` is a
+/// signed 64-bit number, so a larger mode or size would reach it as another value.
+pub(crate) fn attrs_fit(a: &Attrs) -> bool {
+    u16::try_from(a.mode).is_ok() && i64::try_from(a.size).is_ok()
+}
+
 /// What a VFS inode is, which picks its operations.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InodeKind {

@@ -205,7 +205,10 @@ fn a_live_inode_the_bitmap_lost_is_not_given_out_again() {
     // A damaged inode bitmap (its crc recomputed) that marks the live inode free.
     let bm = Bitmap::inodes(&e.sb.layout);
     let mut buf = [0u8; BLOCK_SIZE];
-    assert_eq!(bm.set_range(&mut e.io, f.ino, 1, false, &mut buf).unwrap(), 1);
+    assert_eq!(
+        bm.set_range(&mut e.io, f.ino, 1, false, &mut buf).unwrap(),
+        1
+    );
     let attr = e.attr(S_IFREG | 0o644);
     let r = e.ctx().create(ROOT_INO, b"b", &attr);
     assert!(

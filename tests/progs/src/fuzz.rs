@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The walk's bounds: names, directory depth, bytes read per file and in all.
-const MAX_NAMES: usize = 4000;
+const MAX_NAMES: usize = 1000;
 const MAX_DEPTH: usize = 64;
 const MAX_FILE_BYTES: u64 = 256 << 10;
 const MAX_TOTAL_BYTES: u64 = 4 << 20;
