@@ -935,6 +935,18 @@ pub fn sync_check(path: &Path, o: &Opts) -> Result<bool, String> {
     let mut partial = 0u64;
     let mut p = 0u64;
     while p < pages && ok {
+        if past {
+            // Past the written pages all must be zero: holes are, so only the file's data
+            // (SEEK_DATA) is read, not the whole sparse file.
+            match sys::lseek(&f, (p * PAGE as u64) as i64, libc::SEEK_DATA) {
+                Ok(d) => p = p.max(d as u64 / PAGE as u64),
+                Err(Errno(libc::ENXIO)) => break,
+                Err(e) => return Err(format!("SEEK_DATA: {e}")),
+            }
+            if p >= pages {
+                break;
+            }
+        }
         let n = chunk.min(((pages - p) as usize) * PAGE);
         f.read_exact_at(&mut buf[..n], p * PAGE as u64)
             .map_err(|e| format!("pread: {e}"))?;
