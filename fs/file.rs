@@ -34,8 +34,8 @@ fn zero_extent(mount: &Mount, e: &Extent) -> Result<(), FmtError<Error>> {
 /// For a fault at file block `lblk` (of `want` blocks) mapped by `e`: that none of the pages the
 /// fault maps belongs to another file or another offset of this one (see
 /// [`pages_free_for`](crate::dax::fault::pages_free_for)). Such a block is corruption (two extents
-/// share it, or the bitmap gave out a block a file holds): reported, and `EUCLEAN`, which stops
-/// the filesystem writing.
+/// share it, or the bitmap gave out a block a file holds): reported as such, and `EUCLEAN`, which
+/// stops the filesystem writing.
 fn fault_pages_free(
     mount: &Mount,
     inode: &Inode,
@@ -52,15 +52,7 @@ fn fault_pages_free(
     if free {
         return Ok(());
     }
-    pr_err!(
-        "{}: corrupt metadata: inode {}: blocks {}..{} at file block {} belong to another file or offset\n",
-        inode.super_block().id(),
-        inode.ino(),
-        block,
-        block.saturating_add(nr),
-        lblk
-    );
-    Err(FmtError::Io(crate::errno::euclean()))
+    Err(format::Corrupt::BlockOfAnotherFile(inode.ino()).into())
 }
 
 /// `iomap_begin`: the mapping at byte `pos` (up to `length` bytes), allocating zeroed blocks for

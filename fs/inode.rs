@@ -2,7 +2,7 @@
 
 //! Inodes: reading them into the VFS, attributes, eviction.
 
-use super::format::{Inode as Rec, Timespec, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::format::{Corrupt, Inode as Rec, Timespec, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use super::Mount;
 use crate::bindings;
 use crate::super_block::SuperBlock;
@@ -59,24 +59,21 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u64) -> Result<InodeRef> {
         Iget::Cached(r) => Ok(r),
         Iget::New(n) => {
             let mount = mount_of(sb)?;
-            let rec = mount.tx(|ctx| ctx.read_inode(ino))?;
-            if rec.nlink == 0 {
-                pr_err!("{}: inode {} is named but has no links\n", sb.id(), ino);
-                return Err(crate::errno::euclean());
-            }
-            let attrs = attrs_of(&rec);
-            // The format refuses such records; this keeps any that got through from reaching
-            // the VFS as other values.
-            if !crate::vfs::attrs_fit(&attrs) {
-                pr_err!(
-                    "{}: inode {}: mode {:#o} or size {} does not fit the VFS\n",
-                    sb.id(),
-                    ino,
-                    rec.mode,
-                    rec.size
-                );
-                return Err(crate::errno::euclean());
-            }
+            // Corruption found here is reported (a limited number of times per mount) and stops
+            // the filesystem writing, as corruption found by the format code does.
+            let (rec, attrs) = mount.tx(|ctx| {
+                let rec = ctx.read_inode(ino)?;
+                if rec.nlink == 0 {
+                    return Err(Corrupt::NamedButUnlinked(ino).into());
+                }
+                let attrs = attrs_of(&rec);
+                // The format refuses such records; this keeps any that got through from
+                // reaching the VFS as other values.
+                if !crate::vfs::attrs_fit(&attrs) {
+                    return Err(Corrupt::BadInodeMode(ino).into());
+                }
+                Ok((rec, attrs))
+            })?;
             n.fill(kind_of(rec.mode), &attrs);
             Ok(n.publish())
         }

@@ -38,6 +38,11 @@ pub enum Corrupt {
     /// A directory (inode number) has an entry whose key is not its name's hash: readdir would
     /// show a name that lookup cannot find.
     DirKeyNotHash(u64),
+    /// A directory entry names an inode whose link count is 0.
+    NamedButUnlinked(u64),
+    /// A file's extent (inode number) maps a block another file, or another offset of this one,
+    /// has mapped.
+    BlockOfAnotherFile(u64),
     /// An inode record's crc32c does not match.
     BadInodeCrc(u64),
     /// An inode record carries another inode's number.
@@ -102,6 +107,13 @@ impl fmt::Display for Corrupt {
             Corrupt::BadRootInode(i) => write!(f, "bad root inode number {i}"),
             Corrupt::BlockOutOfRange(b) => write!(f, "block number {b} out of range"),
             Corrupt::InodeOutOfRange(i) => write!(f, "inode number {i} out of range"),
+            Corrupt::NamedButUnlinked(i) => write!(f, "inode {i} is named but has no links"),
+            Corrupt::BlockOfAnotherFile(i) => {
+                write!(
+                    f,
+                    "inode {i} maps a block another file or offset has mapped"
+                )
+            }
             Corrupt::DirKeyNotHash(i) => {
                 write!(f, "directory {i}: an entry's key is not its name's hash")
             }
