@@ -31,28 +31,17 @@ fn zero_extent(mount: &Mount, e: &Extent) -> Result<(), FmtError<Error>> {
     Ok(())
 }
 
-/// For a fault at file block `lblk` (of `want` blocks) mapped by `e`: that none of the pages the
-/// fault maps belongs to another file or another offset of this one (see
+/// For a fault at file block `lblk` (of `want` blocks) mapped by `e`: whether none of the pages
+/// the fault maps belongs to another file or another offset of this one (see
 /// [`pages_free_for`](crate::dax::fault::pages_free_for)). Such a block is corruption (two extents
-/// share it, or the bitmap gave out a block a file holds): reported as such, and `EUCLEAN`, which
-/// stops the filesystem writing.
-fn fault_pages_free(
-    mount: &Mount,
-    inode: &Inode,
-    e: &Extent,
-    lblk: u64,
-    want: u64,
-) -> Result<(), FmtError<Error>> {
+/// share it, or the bitmap gave out a block a file holds).
+fn fault_pages_free(mount: &Mount, inode: &Inode, e: &Extent, lblk: u64, want: u64) -> bool {
     let skip = lblk.saturating_sub(e.logical);
     let nr = want.min(e.len.saturating_sub(skip));
     let block = e.physical.saturating_add(skip);
-    let free = mount
+    mount
         .pfn_of(block)
-        .is_some_and(|pfn| crate::dax::fault::pages_free_for(inode, pfn, nr, lblk));
-    if free {
-        return Ok(());
-    }
-    Err(format::Corrupt::BlockOfAnotherFile(inode.ino()).into())
+        .is_some_and(|pfn| crate::dax::fault::pages_free_for(inode, pfn, nr, lblk))
 }
 
 /// `iomap_begin`: the mapping at byte `pos` (up to `length` bytes), allocating zeroed blocks for
@@ -83,11 +72,14 @@ pub(crate) fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Request) ->
             }
             ExtentLookup::Hole { end } => (Err(end), None),
         };
-        if let (Ok(e), true) = (&r.0, req.fault()) {
-            fault_pages_free(mount, inode, e, lblk, want)?;
-        }
         Ok(r)
     })?;
+    // Outside the metadata lock: the fault path is hot, and only a corrupt image fails this.
+    if let (Ok(e), true) = (&e, req.fault()) {
+        if !fault_pages_free(mount, inode, e, lblk, want) {
+            return Err(mount.report_corrupt(format::Corrupt::BlockOfAnotherFile(ino)));
+        }
+    }
     if let Some(blocks) = new {
         inode.set_blocks(blocks.saturating_mul(8));
     }

@@ -64,6 +64,16 @@ impl Mount {
         self.meta.lock().run(&self.pmem, f)
     }
 
+    /// Reports corruption `c` found outside a transaction's own reads as the transactions report
+    /// theirs (a limited number of times per mount), stops the filesystem writing, and returns
+    /// the error (`EUCLEAN`).
+    pub(crate) fn report_corrupt(&self, c: format::Corrupt) -> Error {
+        match self.tx::<()>(|_| Err(c.into())) {
+            Err(e) => e,
+            Ok(()) => crate::errno::euclean(),
+        }
+    }
+
     /// Empties the journal.
     pub(crate) fn checkpoint(&self) -> Result {
         self.meta.lock().checkpoint_now(&self.pmem)

@@ -238,7 +238,8 @@ fn finish(r: Result<Report, String>, name: &str, out: &mut dyn Write) -> Report 
     }
 }
 
-fn type_name(mode: u32) -> &'static str {
+/// The file type of `mode` in words, for messages.
+pub fn type_name(mode: u32) -> &'static str {
     match mode & S_IFMT {
         S_IFREG => "regular file",
         S_IFDIR => "directory",

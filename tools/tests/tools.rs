@@ -242,6 +242,22 @@ fn with_fs(img: &Path, f: impl FnOnce(&mut Fs)) {
     fs.img.sync().unwrap();
 }
 
+/// Commits one journal transaction to `img` (not applied in place) that writes the blocks
+/// `blocks` makes from the open filesystem.
+fn commit_to_journal(img: &Path, blocks: impl FnOnce(&Fs) -> Vec<(u64, Block)>) {
+    with_fs(img, |fs| {
+        let l = fs.sb.layout;
+        let mut b = [0u8; BLOCK_SIZE];
+        fs.img.read(l.journal_start, &mut b).unwrap();
+        let h = JournalHeader::decode(&b, &l).unwrap();
+        let mut w = JournalWriter::new(&l, &h);
+        for (blk, data) in blocks(fs) {
+            w.add(&mut fs.img, blk, 0, &data, &mut fs.scratch).unwrap();
+        }
+        w.commit(&mut fs.img, &mut fs.scratch).unwrap();
+    });
+}
+
 fn patch_block(img: &Path, blk: u64, f: impl FnOnce(&mut Block), seal: bool) {
     let i = Image::open(img, true).unwrap();
     let mut b = [0u8; BLOCK_SIZE];
@@ -672,20 +688,13 @@ fn fsck_repairs_journal_header_and_replays_journal() {
     // the device alone; -y replays it.
     let t = Tmp::new("jreplay");
     let (img, _) = populated(&t, "img");
-    with_fs(&img, |fs| {
-        let l = fs.sb.layout;
+    commit_to_journal(&img, |fs| {
         let mut b = [0u8; BLOCK_SIZE];
-        fs.img.read(l.journal_start, &mut b).unwrap();
-        let h = JournalHeader::decode(&b, &l).unwrap();
-        let mut w = JournalWriter::new(&l, &h);
         let mut sb = fs.sb;
         sb.set_label(b"replayed").unwrap();
         sb.encode(&mut b);
         // The superblock and its backup change together, as the kernel must do it.
-        w.add(&mut fs.img, 0, 0, &b, &mut fs.scratch).unwrap();
-        w.add(&mut fs.img, l.backup_sb, 0, &b, &mut fs.scratch)
-            .unwrap();
-        w.commit(&mut fs.img, &mut fs.scratch).unwrap();
+        vec![(0, b), (fs.sb.layout.backup_sb, b)]
     });
     let before = std::fs::read(&img).unwrap();
     let (c, s) = fsck(&img, "-n");
@@ -711,19 +720,14 @@ fn fsck_repairs_journal_header_and_replays_journal() {
 fn fsck_checks_the_superblock_the_journal_replays() {
     let t = Tmp::new("jsb");
     let (img, _) = populated(&t, "img");
-    with_fs(&img, |fs| {
-        let l = fs.sb.layout;
+    commit_to_journal(&img, |fs| {
         let mut b = [0u8; BLOCK_SIZE];
-        fs.img.read(l.journal_start, &mut b).unwrap();
-        let h = JournalHeader::decode(&b, &l).unwrap();
-        let mut w = JournalWriter::new(&l, &h);
         fs.sb.encode(&mut b);
         // block_size 4095, crc recomputed: a superblock mount refuses.
         b[12..16].copy_from_slice(&4095u32.to_le_bytes());
         let c = crc32c(&b[..BLOCK_CRC_OFF]);
         b[BLOCK_CRC_OFF..].copy_from_slice(&c.to_le_bytes());
-        w.add(&mut fs.img, 0, 0, &b, &mut fs.scratch).unwrap();
-        w.commit(&mut fs.img, &mut fs.scratch).unwrap();
+        vec![(0, b)]
     });
     let (c, s) = fsck(&img, "-n");
     assert_eq!(c, 4, "{s}");
@@ -736,17 +740,12 @@ fn fsck_checks_the_superblock_the_journal_replays() {
     assert_clean(&img);
     // A label change replayed into the primary only: the backup differs from what the replay
     // leaves, not from the primary before it.
-    with_fs(&img, |fs| {
-        let l = fs.sb.layout;
+    commit_to_journal(&img, |fs| {
         let mut b = [0u8; BLOCK_SIZE];
-        fs.img.read(l.journal_start, &mut b).unwrap();
-        let h = JournalHeader::decode(&b, &l).unwrap();
-        let mut w = JournalWriter::new(&l, &h);
         let mut sb = fs.sb;
         sb.set_label(b"primary only").unwrap();
         sb.encode(&mut b);
-        w.add(&mut fs.img, 0, 0, &b, &mut fs.scratch).unwrap();
-        w.commit(&mut fs.img, &mut fs.scratch).unwrap();
+        vec![(0, b)]
     });
     let (c, s) = fsck(&img, "-n");
     assert_eq!(c, 4, "{s}");

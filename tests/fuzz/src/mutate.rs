@@ -285,21 +285,12 @@ fn data_fields(i: &InodeAt, rng: &mut Rng) -> (String, usize, usize) {
     (name.to_string(), off, size)
 }
 
-fn type_name(mode: u32) -> &'static str {
-    match mode & S_IFMT {
-        S_IFREG => "regular file",
-        S_IFDIR => "directory",
-        S_IFLNK => "symlink",
-        S_IFCHR => "character device",
-        S_IFBLK => "block device",
-        S_IFIFO => "fifo",
-        S_IFSOCK => "socket",
-        _ => "inode",
-    }
-}
-
 fn inode_name(i: &InodeAt) -> String {
-    format!("inode {} ({})", i.ino, type_name(i.mode))
+    format!(
+        "inode {} ({})",
+        i.ino,
+        ferrite_tools::fsck::type_name(i.mode)
+    )
 }
 
 fn blk_at(blk: u64) -> usize {
@@ -414,6 +405,13 @@ struct Mutator<'a> {
 }
 
 impl Mutator<'_> {
+    /// The internal nodes of every extent tree (`false`) and directory tree (`true`).
+    fn internal_nodes(&self) -> Vec<(NodeAt, bool)> {
+        let ext = self.cat.ext_nodes.iter().map(|n| (*n, false));
+        let dir = self.cat.dir_nodes.iter().map(|n| (*n, true));
+        ext.chain(dir).filter(|(n, _)| n.level > 0).collect()
+    }
+
     fn l(&self) -> Layout {
         self.cat.sb.layout
     }
@@ -643,14 +641,7 @@ impl Mutator<'_> {
     /// An internal node whose two entries lead to one child, or two internal nodes of a tree
     /// sharing a child.
     fn shared_child(&self, img: &mut [u8], rng: &mut Rng) -> Option<Change> {
-        let internal: Vec<(NodeAt, bool)> = self
-            .cat
-            .ext_nodes
-            .iter()
-            .map(|n| (*n, false))
-            .chain(self.cat.dir_nodes.iter().map(|n| (*n, true)))
-            .filter(|(n, _)| n.level > 0)
-            .collect();
+        let internal = self.internal_nodes();
         let (n, dir) = *rng.pick(&internal)?;
         let b = blk_at(n.blk);
         let count = get(img, b + 6, 2) as usize;
@@ -686,14 +677,7 @@ impl Mutator<'_> {
 
     /// A child pointer back to the node itself, or to its tree's root.
     fn cycle(&self, img: &mut [u8], rng: &mut Rng) -> Option<Change> {
-        let internal: Vec<(NodeAt, bool)> = self
-            .cat
-            .ext_nodes
-            .iter()
-            .map(|n| (*n, false))
-            .chain(self.cat.dir_nodes.iter().map(|n| (*n, true)))
-            .filter(|(n, _)| n.level > 0)
-            .collect();
+        let internal = self.internal_nodes();
         let (n, dir) = *rng.pick(&internal)?;
         let b = blk_at(n.blk);
         let count = get(img, b + 6, 2) as usize;
@@ -986,14 +970,7 @@ impl Mutator<'_> {
                 ))
             }
             1 => {
-                let internal: Vec<(NodeAt, bool)> = self
-                    .cat
-                    .ext_nodes
-                    .iter()
-                    .map(|n| (*n, false))
-                    .chain(self.cat.dir_nodes.iter().map(|n| (*n, true)))
-                    .filter(|(n, _)| n.level > 0)
-                    .collect();
+                let internal = self.internal_nodes();
                 let (n, dir) = *rng.pick(&internal)?;
                 let b = blk_at(n.blk);
                 let i = rng.index(get(img, b + 6, 2).max(1) as usize);
