@@ -39,7 +39,7 @@ module:
 # two builds never share objects.
 TRACE_DIR := $(CURDIR)/build/trace-module
 trace-module:
-	@mkdir -p $(TRACE_DIR)
+	@mkdir -p $(TRACE_DIR) && rm -rf $(TRACE_DIR)/src $(TRACE_DIR)/fs $(TRACE_DIR)/dax $(TRACE_DIR)/iomap
 	@tar -c --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod*' \
 		--exclude=bindings_generated.rs Kbuild src fs dax iomap | tar -x -C $(TRACE_DIR)
 	+@kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M=$(TRACE_DIR) \

@@ -7,6 +7,7 @@
 
 use crate::bindings;
 use crate::pmem::Pmem;
+use crate::vfs::{FileSystem, SuperBlock};
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
@@ -29,18 +30,16 @@ unsafe impl Send for DaxDevice {}
 unsafe impl Sync for DaxDevice {}
 
 impl DaxDevice {
-    /// Returns the DAX device behind `bdev`, or `None` if the device cannot do DAX.
-    ///
-    /// # Safety
-    ///
-    /// `bdev` must be a valid block device, held open for at least as long as the result lives.
-    pub(crate) unsafe fn from_bdev(bdev: *mut bindings::block_device) -> Option<Self> {
+    /// The DAX device behind the block device of super block `sb`, or `None` if the device
+    /// cannot do DAX. The result holds its own reference to the DAX device (`igrab` of its
+    /// inode in `fs_dax_get_by_bdev`), so it may outlive the block device being open.
+    pub(crate) fn of<T: FileSystem>(sb: &SuperBlock<T>) -> Option<Self> {
         let mut start_off = 0u64;
-        // SAFETY: `bdev` is valid by the caller's guarantee; `start_off` is a valid out-pointer; a
-        // `NULL` holder and ops claim nothing.
+        // SAFETY: the block device of a live super block is valid for the call; `start_off` is a
+        // valid out-pointer; a `NULL` holder and ops claim nothing.
         let ptr = unsafe {
             bindings::fs_dax_get_by_bdev(
-                bdev,
+                sb.bdev(),
                 &mut start_off,
                 core::ptr::null_mut(),
                 core::ptr::null(),
@@ -107,8 +106,9 @@ impl DaxDevice {
         self.first_pfn = Some(unsafe { bindings::ferrite_pfn_t_to_pfn(pfn) } as u64);
         let len = usize::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: `dax_direct_access` returned a kernel mapping of at least `nr_pages` pages of the
-        // device. The device stays alive while the mount holds its block device open, and the
-        // mount owns both this `DaxDevice` and the returned `Pmem`, dropping the `Pmem` first.
+        // device. The device stays mapped while the mount holds its block device open, and the
+        // filesystem's data, which owns the `Pmem`, is used only while that holds (its last
+        // writes are in `put_super`, before `kill_block_super` closes the block device).
         Ok(unsafe { Pmem::new(base, len) })
     }
 }

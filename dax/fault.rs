@@ -1,53 +1,104 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The DAX page fault paths: ferrite's `vm_operations` over the kernel's `dax_iomap_fault`.
+//! The DAX page fault paths: the `vm_operations` of DAX files over the kernel's
+//! `dax_iomap_fault`, and `mmap`, which installs them.
 //!
-//! Lock order of a fault (the caller holds `mmap_lock`):
+//! Lock order of a fault (the layer-wide order is in [`crate::vfs`]; the memory manager holds
+//! `mmap_lock`):
 //!
 //! 1. freeze protection (`sb_start_pagefault`), for writes to shared mappings, and the file times
 //!    (`file_update_time`);
 //! 2. the mapping's `invalidate_lock`, shared (truncate, hole punching and zeroing take it
 //!    exclusive, so blocks are never freed under a fault);
-//! 3. in `iomap_begin`, the mount's metadata lock, for the lookup or the allocation.
+//! 3. in the filesystem's `iomap_begin`, its own locks, for the lookup or the allocation.
 //!
 //! `VM_FAULT_NEEDDSYNC` (a `MAP_SYNC` fault whose mapping needs metadata made durable) is
-//! completed with `dax_finish_sync_fault`; ferrite's metadata is durable when `iomap_begin`
-//! returns, so it does not ask for it.
+//! completed with `dax_finish_sync_fault`; the iomap layer never sets `IOMAP_F_DIRTY` (see
+//! [`crate::iomap::Operations`]), so the DAX core does not ask for it today.
 
+use super::DaxFileSystem;
 use crate::bindings;
-use crate::stats::{Counter, Stats};
+use crate::iomap;
+use crate::vfs::{File, VmArea};
+use core::marker::PhantomData;
 use kernel::ffi;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// What a fault did, as the filesystem counts it ([`DaxFileSystem::count_fault`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FaultEvent {
+    /// A PTE (4 KiB) fault mapped a page.
+    Pte,
+    /// A PMD (2 MiB) fault mapped a PMD.
+    Pmd,
+    /// A PMD fault fell back to PTE faults (which count themselves).
+    PmdFallback,
+    /// A write fault on a page mapped read-only (`page_mkwrite`, `pfn_mkwrite`) made it
+    /// writable.
+    Mkwrite,
+    /// One of the above was a write through a `MAP_SYNC` mapping (counted besides it).
+    MapSync,
+}
 
 /// Whether a DAX fault of `inode` at page index `index` may map the `nr` device pages from page
 /// frame `pfn` on: `dax_associate_entry` requires each of them to belong to no mapping, or to be
 /// this inode's page at that very index already (an earlier fault's). A page that belongs to
-/// another file, or to another offset of this one, can only come from a corrupt extent map, and
+/// another file, or to another offset of this one, can only come from a corrupt block map, and
 /// the fault must be refused before the DAX core sees it.
-pub(crate) fn pages_free_for(inode: &crate::vfs::Inode, pfn: u64, nr: u64, index: u64) -> bool {
-    let (Ok(pfn), Ok(nr), Ok(index)) = (
-        ffi::c_ulong::try_from(pfn),
-        ffi::c_ulong::try_from(nr),
-        ffi::c_ulong::try_from(index),
-    ) else {
-        return false;
-    };
-    // SAFETY: `inode` is a live inode (type invariant of `Inode`); the helper only reads the
-    // `struct page` of valid page frames, which pmem pages keep while the device is mapped.
-    unsafe { bindings::ferrite_dax_pages_free_for(inode.as_ptr(), pfn, nr, index) }
+pub(crate) fn pages_free_for<T: DaxFileSystem>(
+    inode: &crate::vfs::Inode<T>,
+    pfn: u64,
+    nr: u64,
+    index: u64,
+) -> bool {
+    let mapping = inode.mapping();
+    (0..nr).all(|i| {
+        let (Some(p), Some(at)) = (pfn.checked_add(i), index.checked_add(i)) else {
+            return false;
+        };
+        let Ok(p) = ffi::c_ulong::try_from(p) else {
+            return false;
+        };
+        let mut owner = core::ptr::null_mut();
+        let mut owner_index: ffi::c_ulong = 0;
+        // SAFETY: the out-pointers are locals; the helper checks the page frame with `pfn_valid`
+        // before it reads its `struct page`, whose `mapping` and `index` it reads once each.
+        if !unsafe { bindings::ferrite_dax_page_owner(p, &mut owner, &mut owner_index) } {
+            return false;
+        }
+        owner.is_null() || (owner == mapping && u64::try_from(owner_index).is_ok_and(|i| i == at))
+    })
 }
 
-/// The VMA operations of ferrite's DAX files.
-pub(crate) static VM_OPS: bindings::vm_operations_struct = {
-    // SAFETY: a table of nullable function pointers and a NULL name.
-    let mut v: bindings::vm_operations_struct = unsafe { core::mem::zeroed() };
-    v.fault = Some(fault);
-    v.huge_fault = Some(huge_fault);
-    v.page_mkwrite = Some(mkwrite);
-    v.pfn_mkwrite = Some(mkwrite);
-    v
-};
+/// `file_operations::mmap` of a DAX file: `MAP_SYNC` is accepted when the DAX device can honour
+/// it; the mapping gets the DAX fault operations of `T` and `VM_HUGEPAGE`, and the file's access
+/// time is updated.
+pub(crate) fn mmap<T: DaxFileSystem>(file: &File<T>, vma: &VmArea) -> Result {
+    let dax = T::dax_device(file.inode().super_block()).ok_or(EIO)?;
+    let ops: &'static bindings::vm_operations_struct = &Table::<T>::VM_OPS;
+    // SAFETY: `vma` is the mapping being set up for `file` (type invariants); the DAX device
+    // lives as long as the mount; the operations table is `'static`.
+    kernel::error::to_result(unsafe {
+        bindings::ferrite_dax_mmap(file.as_ptr(), vma.as_ptr(), dax.as_ptr(), ops)
+    })
+}
 
-/// What a fault handler was asked for, for the counters: each outcome is counted once.
+/// The VMA operations of `T`'s DAX files.
+struct Table<T>(PhantomData<T>);
+
+impl<T: DaxFileSystem> Table<T> {
+    const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        fault: Some(fault::<T>),
+        huge_fault: Some(huge_fault::<T>),
+        page_mkwrite: Some(mkwrite::<T>),
+        pfn_mkwrite: Some(mkwrite::<T>),
+        // SAFETY: `vm_operations_struct` holds nullable function pointers and a NULL name.
+        ..unsafe { crate::vfs::empty_table() }
+    };
+}
+
+/// What a fault handler was asked for.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     /// A fault on a page not mapped yet (`fault`, `huge_fault` of order 0).
@@ -58,133 +109,146 @@ enum Kind {
     Mkwrite,
 }
 
+/// A page fault on a DAX mapping of a file of `T` (`struct vm_fault`).
+///
+/// # Invariants
+///
+/// The wrapped fault is valid while the wrapper is borrowed, on a VMA with the operations of
+/// [`Table<T>`] (so its file is a DAX file of `T`, which the VMA pins with its inode, super
+/// block and mapping for the duration of the fault).
+#[repr(transparent)]
+struct Fault<T>(Opaque<bindings::vm_fault>, PhantomData<T>);
+
+impl<T: DaxFileSystem> Fault<T> {
+    /// The faulting file.
+    fn file(&self) -> &File<T> {
+        // SAFETY: the VMA's file is a file of `T`, pinned for the fault (type invariant).
+        unsafe { File::from_raw(bindings::ferrite_vmf_file(self.0.get())) }
+    }
+
+    /// Whether the fault is a write to a shared mapping, and whether that mapping is `MAP_SYNC`.
+    fn shared_write(&self) -> (bool, bool) {
+        // SAFETY: the fault and its VMA are valid (type invariant).
+        unsafe {
+            let write = bindings::ferrite_vmf_shared_write(self.0.get()) != 0;
+            (
+                write,
+                write && bindings::ferrite_vmf_sync(self.0.get()) != 0,
+            )
+        }
+    }
+
+    /// `dax_iomap_fault` of `order` through `T`'s iomap, then `dax_finish_sync_fault` if the
+    /// core asks for it. The caller holds the locks of the fault path's order.
+    fn map(&self, order: ffi::c_uint, write: bool) -> bindings::vm_fault_t {
+        let mut pfn = bindings::pfn_t::default();
+        let ops = iomap::ops::<T::Iomap>();
+        // SAFETY: the fault is valid (type invariant); `pfn` is a local out-value; the iomap table
+        // is `T`'s, the filesystem of the faulting file; the caller holds `invalidate_lock`
+        // shared and, for writes, freeze protection, as `dax_iomap_fault` expects.
+        unsafe {
+            let vmf = self.0.get();
+            let r = bindings::dax_iomap_fault(vmf, order, &mut pfn, core::ptr::null_mut(), ops);
+            if write && r & bindings::VM_FAULT_NEEDDSYNC != 0 {
+                bindings::dax_finish_sync_fault(vmf, order, pfn)
+            } else {
+                r
+            }
+        }
+    }
+}
+
 /// A PTE fault.
 ///
 /// # Safety
 ///
-/// Called by the memory manager with a valid fault on a ferrite DAX mapping.
-unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-    // SAFETY: as this function's own contract.
-    unsafe { dax_fault(vmf, 0, Kind::Pte) }
+/// Called by the memory manager with a valid fault on a VMA with `Table<T>`'s operations.
+unsafe extern "C" fn fault<T: DaxFileSystem>(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+    // SAFETY: as this function's own contract, which is `Fault`'s invariant.
+    dax_fault(unsafe { &*vmf.cast::<Fault<T>>() }, 0, Kind::Pte)
 }
 
 /// `page_mkwrite` and `pfn_mkwrite`: a write to a page mapped read-only.
 ///
 /// # Safety
 ///
-/// Called by the memory manager with a valid fault on a ferrite DAX mapping.
-unsafe extern "C" fn mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-    // SAFETY: as this function's own contract.
-    unsafe { dax_fault(vmf, 0, Kind::Mkwrite) }
+/// As for [`fault`].
+unsafe extern "C" fn mkwrite<T: DaxFileSystem>(
+    vmf: *mut bindings::vm_fault,
+) -> bindings::vm_fault_t {
+    // SAFETY: as this function's own contract, which is `Fault`'s invariant.
+    dax_fault(unsafe { &*vmf.cast::<Fault<T>>() }, 0, Kind::Mkwrite)
 }
 
 /// A fault of `order`. The memory manager also tries PUD (1 GiB) faults wherever a DAX mapping
-/// has no page directory yet; ferrite maps no PUDs, so those fall back at once, before any lock
-/// is taken or anything is counted.
+/// has no page directory yet; no PUDs are mapped here, so those fall back at once, before any
+/// lock is taken or anything is counted.
 ///
 /// # Safety
 ///
-/// Called by the memory manager with a valid fault on a ferrite DAX mapping.
-unsafe extern "C" fn huge_fault(
+/// As for [`fault`].
+unsafe extern "C" fn huge_fault<T: DaxFileSystem>(
     vmf: *mut bindings::vm_fault,
     order: ffi::c_uint,
 ) -> bindings::vm_fault_t {
+    // SAFETY: as this function's own contract, which is `Fault`'s invariant.
+    let f = unsafe { &*vmf.cast::<Fault<T>>() };
     match order {
-        // SAFETY: as this function's own contract.
-        0 => unsafe { dax_fault(vmf, 0, Kind::Pte) },
-        // SAFETY: as this function's own contract.
-        bindings::PMD_ORDER => unsafe { dax_fault(vmf, order, Kind::Pmd) },
+        0 => dax_fault(f, 0, Kind::Pte),
+        bindings::PMD_ORDER => dax_fault(f, order, Kind::Pmd),
         _ => bindings::VM_FAULT_FALLBACK,
     }
 }
 
-/// A fault of `order` (0: PTE, 9: PMD) through the kernel's `dax_iomap_fault`.
-///
-/// # Safety
-///
-/// Called by the memory manager with a valid fault on a ferrite DAX mapping; `order` is 0 or
-/// `PMD_ORDER`.
-unsafe fn dax_fault(
-    vmf: *mut bindings::vm_fault,
+/// A fault of `order` (0: PTE, 9: PMD), with the locks of the fault path's order held by guards,
+/// and its outcome counted.
+fn dax_fault<T: DaxFileSystem>(
+    f: &Fault<T>,
     order: ffi::c_uint,
     kind: Kind,
 ) -> bindings::vm_fault_t {
-    // SAFETY: the fault's VMA has a file (a ferrite DAX file), which pins its inode, super block
-    // and mapping for the duration of the fault.
-    unsafe {
-        let file = bindings::ferrite_vmf_file(vmf);
-        let inode = bindings::ferrite_file_inode(file);
-        let sb = (*inode).i_sb;
-        let mapping = bindings::ferrite_file_mapping(file);
-        let write = bindings::ferrite_vmf_shared_write(vmf) != 0;
-        let sync_write = write && bindings::ferrite_vmf_sync(vmf) != 0;
-        if write {
-            bindings::ferrite_sb_start_pagefault(sb);
-            bindings::file_update_time(file);
-        }
-        bindings::ferrite_invalidate_lock_shared(mapping);
-        let mut pfn = bindings::pfn_t::default();
-        let mut r = bindings::dax_iomap_fault(
-            vmf,
-            order,
-            &mut pfn,
-            core::ptr::null_mut(),
-            &crate::iomap::IOMAP_OPS,
-        );
-        if write && r & bindings::VM_FAULT_NEEDDSYNC != 0 {
-            r = bindings::dax_finish_sync_fault(vmf, order, pfn);
-        }
-        bindings::ferrite_invalidate_unlock_shared(mapping);
-        if write {
-            bindings::ferrite_sb_end_pagefault(sb);
-        }
-        if let Some(mount) = crate::super_block::SuperBlock::from_raw(sb).mount() {
-            count(&mount.stats, kind, r, sync_write);
-        }
-        r
+    let file = f.file();
+    let inode = file.inode();
+    let sb = inode.super_block();
+    let (write, sync_write) = f.shared_write();
+    let r = {
+        let _freeze = write.then(|| {
+            let g = sb.start_pagefault();
+            // As `dax_iomap_fault` callers do: a time that cannot be updated is not an error of
+            // the fault.
+            let _ = file.update_time();
+            g
+        });
+        let _inval = inode.invalidate_lock_shared();
+        f.map(order, write)
+    };
+    for e in events(kind, r, sync_write) {
+        T::count_fault(sb, e);
     }
+    r
 }
 
-/// Counts the outcome `r` of a fault of `kind`: a fault that mapped (a page, a PMD, or write
-/// access) is counted by its kind, and once more as a `MAP_SYNC` fault if it was a write through
-/// a `MAP_SYNC` mapping; a PMD fault that fell back is counted as a fallback only (the PTE faults
-/// that follow count themselves); a fault that failed or is to be retried is not counted.
-fn count(stats: &Stats, kind: Kind, r: bindings::vm_fault_t, sync_write: bool) {
+/// The events of a fault of `kind` with outcome `r`: a fault that mapped (a page, a PMD, or
+/// write access) by its kind, and once more as a `MAP_SYNC` fault if it was a write through a
+/// `MAP_SYNC` mapping; a PMD fault that fell back as a fallback only (the PTE faults that follow
+/// count themselves); a fault that failed or is to be retried, none.
+fn events(
+    kind: Kind,
+    r: bindings::vm_fault_t,
+    sync_write: bool,
+) -> impl Iterator<Item = FaultEvent> {
     let not_done =
         bindings::VM_FAULT_ERROR | bindings::VM_FAULT_FALLBACK | bindings::VM_FAULT_RETRY;
-    if r & not_done != 0 {
-        if kind == Kind::Pmd && r & bindings::VM_FAULT_FALLBACK != 0 {
-            stats.add(Counter::PmdFallbacks, 1);
-        }
-        return;
-    }
-    stats.add(
-        match kind {
-            Kind::Pte => Counter::PteFaults,
-            Kind::Pmd => Counter::PmdFaults,
-            Kind::Mkwrite => Counter::MkwriteFaults,
-        },
-        1,
-    );
-    if sync_write {
-        stats.add(Counter::MapSyncFaults, 1);
-    }
-}
-
-/// `file_operations::mmap` of a DAX file: `MAP_SYNC` is accepted when the DAX device can honour
-/// it; the mapping gets the DAX fault operations and `VM_HUGEPAGE`.
-pub(crate) fn mmap(
-    file: &crate::vfs::File,
-    vma: *mut bindings::vm_area_struct,
-) -> kernel::error::Result {
-    let mount = file
-        .inode()
-        .super_block()
-        .mount()
-        .ok_or(kernel::error::code::EIO)?;
-    // SAFETY: `vma` is the mapping being set up for `file`, as `mmap` receives it; the DAX device
-    // lives as long as the mount; the operations table is static.
-    kernel::error::to_result(unsafe {
-        bindings::ferrite_dax_mmap(file.as_ptr(), vma, mount.dax_ptr(), &VM_OPS)
-    })
+    let (first, sync) = if r & not_done != 0 {
+        let fallback = kind == Kind::Pmd && r & bindings::VM_FAULT_FALLBACK != 0;
+        (fallback.then_some(FaultEvent::PmdFallback), false)
+    } else {
+        let e = match kind {
+            Kind::Pte => FaultEvent::Pte,
+            Kind::Pmd => FaultEvent::Pmd,
+            Kind::Mkwrite => FaultEvent::Mkwrite,
+        };
+        (Some(e), sync_write)
+    };
+    Iterator::chain(first.into_iter(), sync.then_some(FaultEvent::MapSync))
 }

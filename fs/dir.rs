@@ -8,15 +8,38 @@
 
 use super::format::{dir_iter, dir_key_matches, Corrupt, DirEntry, InodeData, COOKIE_END};
 use super::inode::mount_of;
+use super::{Ferrite, File};
 use crate::kvec::VecExt;
-use crate::vfs::{DirContext, File};
+use crate::vfs::{DirContext, FileOperations};
 use kernel::prelude::*;
+
+/// The file operations of directories.
+pub(crate) struct DirFile;
+
+#[vtable]
+impl FileOperations for DirFile {
+    type FileSystem = Ferrite;
+
+    /// Positions are readdir cookies (63-bit hash keys), so any non-negative `loff_t` is a valid
+    /// position (the file size limit does not apply).
+    fn llseek(file: &File, off: i64, whence: u32) -> Result<i64> {
+        file.llseek_size(off, whence, i64::MAX, i64::MAX)
+    }
+
+    fn iterate_shared(file: &File, ctx: &DirContext) -> Result {
+        readdir(file, ctx)
+    }
+
+    fn fsync(file: &File, start: i64, end: i64, datasync: bool) -> Result {
+        super::file::fsync(file, start, end, datasync)
+    }
+}
 
 /// Entries read per batch.
 const BATCH: usize = 32;
 
 /// `iterate_shared`.
-pub(crate) fn readdir(file: &File, ctx: &DirContext) -> Result {
+fn readdir(file: &File, ctx: &DirContext) -> Result {
     if !ctx.emit_dots(file) {
         return Ok(());
     }

@@ -10,13 +10,110 @@
 use super::format::{
     self, Error as FmtError, Extent, ExtentLookup, BLOCK_SHIFT, BLOCK_SIZE, MAX_FILE_BLOCKS,
 };
-use super::inode::{mount_of, refresh, ts, FREE_BUDGET};
-use super::Mount;
+use super::inode::{mount_of, refresh, set_blocks, ts, FREE_BUDGET};
+use super::{Dentry, Ferrite, File, Inode, Kiocb, Mount};
 use crate::bindings;
-use crate::iomap::{Mapping, Request};
+use crate::dax;
+use crate::iomap::{self, Flags, Mapping};
 use crate::pmem;
-use crate::vfs::{File, Inode, IovIter, Kiocb};
+use crate::vfs::inode::ops::FiemapInfo;
+use crate::vfs::{FileOperations, Iattr, Idmap, InodeOperations, IovIter, Kstat, VmArea};
 use kernel::prelude::*;
+
+/// The inode operations of regular files.
+pub(crate) struct FileInode;
+
+#[vtable]
+impl InodeOperations for FileInode {
+    type FileSystem = Ferrite;
+
+    fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
+        super::inode::setattr(idmap, dentry, attr)
+    }
+
+    fn getattr(idmap: &Idmap, inode: &Inode, stat: &Kstat, mask: u32) -> Result {
+        super::inode::getattr(idmap, inode, stat, mask)
+    }
+
+    fn fiemap(inode: &Inode, info: &FiemapInfo, start: u64, len: u64) -> Result {
+        iomap::fiemap::<FileMap>(inode, info, start, len)
+    }
+
+    fn fileattr_get(inode: &Inode) -> Result<u32> {
+        Ok(super::inode::xflags(inode))
+    }
+}
+
+/// The file operations of regular files: DAX reads, writes and mappings.
+pub(crate) struct RegularFile;
+
+#[vtable]
+impl FileOperations for RegularFile {
+    type FileSystem = Ferrite;
+
+    // O_DIRECT is the same DAX path as any read or write.
+    const DIRECT_IO: bool = true;
+    // Metadata is durable when `iomap_begin` returns, so MAP_SYNC write faults need nothing more.
+    const MMAP_SYNC: bool = true;
+    // PMD mappings need 2 MiB aligned addresses.
+    const HUGE_ALIGNED: bool = true;
+
+    fn llseek(file: &File, off: i64, whence: u32) -> Result<i64> {
+        llseek(file, off, whence)
+    }
+
+    fn read_iter(iocb: &Kiocb, to: &IovIter) -> Result<usize> {
+        read_iter(iocb, to)
+    }
+
+    fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
+        write_iter(iocb, from)
+    }
+
+    fn fsync(file: &File, start: i64, end: i64, datasync: bool) -> Result {
+        fsync(file, start, end, datasync)
+    }
+
+    fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
+        fallocate(file, mode, off, len)
+    }
+
+    fn mmap(file: &File, vma: &VmArea) -> Result {
+        dax::fault::mmap(file, vma)
+    }
+}
+
+/// The iomap of regular files: extents, and holes allocated for writes and faults.
+pub(crate) struct FileMap;
+
+#[vtable]
+impl iomap::Operations for FileMap {
+    type FileSystem = Ferrite;
+
+    fn begin<'a>(inode: &'a Inode, pos: u64, length: u64, flags: Flags) -> Result<Mapping<'a>> {
+        iomap_begin(inode, pos, length, flags)
+    }
+}
+
+/// `llseek`: `SEEK_HOLE` and `SEEK_DATA` from the extent map (under the inode lock, shared), the
+/// rest as any file, within the maximum file size.
+fn llseek(file: &File, off: i64, whence: u32) -> Result<i64> {
+    let inode = file.inode();
+    let max = i64::try_from(format::MAX_FILE_SIZE).unwrap_or(i64::MAX);
+    match whence {
+        bindings::SEEK_HOLE | bindings::SEEK_DATA => {
+            let pos = {
+                let _g = inode.lock_shared();
+                iomap::seek::<FileMap>(inode, off, whence == bindings::SEEK_HOLE)?
+            };
+            file.set_pos(pos, max)
+        }
+        _ => {
+            let eof = i64::try_from(inode.size()).unwrap_or(max);
+            file.llseek_size(off, whence, max, eof)
+        }
+    }
+}
 
 const BS: u64 = BLOCK_SIZE as u64;
 
@@ -33,7 +130,7 @@ fn zero_extent(mount: &Mount, e: &Extent) -> Result<(), FmtError<Error>> {
 
 /// For a fault at file block `lblk` (of `want` blocks) mapped by `e`: whether none of the pages
 /// the fault maps belongs to another file or another offset of this one (see
-/// [`pages_free_for`](crate::dax::fault::pages_free_for)). Such a block is corruption (two extents
+/// [`pages_free_for`](dax::fault::pages_free_for)). Such a block is corruption (two extents
 /// share it, or the bitmap gave out a block a file holds).
 fn fault_pages_free(mount: &Mount, inode: &Inode, e: &Extent, lblk: u64, want: u64) -> bool {
     let skip = lblk.saturating_sub(e.logical);
@@ -41,12 +138,16 @@ fn fault_pages_free(mount: &Mount, inode: &Inode, e: &Extent, lblk: u64, want: u
     let block = e.physical.saturating_add(skip);
     mount
         .pfn_of(block)
-        .is_some_and(|pfn| crate::dax::fault::pages_free_for(inode, pfn, nr, lblk))
+        .is_some_and(|pfn| dax::fault::pages_free_for(inode, pfn, nr, lblk))
 }
 
 /// `iomap_begin`: the mapping at byte `pos` (up to `length` bytes), allocating zeroed blocks for
 /// writes into holes.
-pub(crate) fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Request) -> Result<Mapping> {
+///
+/// Runs under the inode lock (reads and writes) or the `invalidate_lock` shared (faults): two
+/// faults may allocate into one file at once, so the VFS block count is set in the order of
+/// their transactions, under the metadata lock.
+fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Flags) -> Result<Mapping<'_>> {
     let mount = mount_of(inode.super_block())?;
     let ino = inode.ino();
     let lblk = pos >> BLOCK_SHIFT;
@@ -61,27 +162,31 @@ pub(crate) fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Request) ->
         return Err(EAGAIN);
     }
     let base = mount.dax_base();
-    let (e, new) = mount.tx(|ctx| {
-        let mut rec = ctx.read_inode(ino)?;
-        let r = match ctx.map(&rec, lblk)? {
-            ExtentLookup::Mapped(e) => (Ok(e), None),
-            ExtentLookup::Hole { end } if alloc => {
-                let e = ctx.alloc(&mut rec, lblk, want, end)?;
-                zero_extent(mount, &e)?;
-                (Ok(e), Some(rec.blocks))
+    let (e, new) = mount.tx_then(
+        |ctx| {
+            let mut rec = ctx.read_inode(ino)?;
+            let r = match ctx.map(&rec, lblk)? {
+                ExtentLookup::Mapped(e) => (Ok(e), None),
+                ExtentLookup::Hole { end } if alloc => {
+                    let e = ctx.alloc(&mut rec, lblk, want, end)?;
+                    zero_extent(mount, &e)?;
+                    (Ok(e), Some(rec))
+                }
+                ExtentLookup::Hole { end } => (Err(end), None),
+            };
+            Ok(r)
+        },
+        |(_, new)| {
+            if let Some(rec) = new {
+                set_blocks(inode, rec);
             }
-            ExtentLookup::Hole { end } => (Err(end), None),
-        };
-        Ok(r)
-    })?;
+        },
+    )?;
     // Outside the metadata lock: the fault path is hot, and only a corrupt image fails this.
     if let (Ok(e), true) = (&e, req.fault()) {
         if !fault_pages_free(mount, inode, e, lblk, want) {
             return Err(mount.report_corrupt(format::Corrupt::BlockOfAnotherFile(ino)));
         }
-    }
-    if let Some(blocks) = new {
-        inode.set_blocks(blocks.saturating_mul(8));
     }
     let new = new.is_some();
     Ok(match e {
@@ -90,6 +195,7 @@ pub(crate) fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Request) ->
             length: e.len << BLOCK_SHIFT,
             addr: (e.physical << BLOCK_SHIFT).saturating_add(base),
             new,
+            dax: mount.dax(),
         },
         Err(end) => Mapping::Hole {
             offset: lblk << BLOCK_SHIFT,
@@ -99,7 +205,7 @@ pub(crate) fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Request) ->
 }
 
 /// `read_iter`.
-pub(crate) fn read_iter(iocb: &Kiocb, to: &IovIter) -> Result<usize> {
+fn read_iter(iocb: &Kiocb, to: &IovIter) -> Result<usize> {
     let file = iocb.file();
     let inode = file.inode();
     let _g = if iocb.nowait() {
@@ -107,14 +213,14 @@ pub(crate) fn read_iter(iocb: &Kiocb, to: &IovIter) -> Result<usize> {
     } else {
         inode.lock_shared()
     };
-    let n = crate::dax::rw::rw(iocb, to)?;
+    let n = dax::rw::rw(iocb, to)?;
     file.accessed();
     Ok(n)
 }
 
 /// `write_iter`: O_APPEND and limits (`generic_write_checks`), times, the copy, then the new size
 /// in one transaction, and O_SYNC/O_DSYNC.
-pub(crate) fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
+fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
     let file = iocb.file();
     let inode = file.inode();
     let mount = mount_of(inode.super_block())?;
@@ -134,7 +240,7 @@ pub(crate) fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
             // The gap reads as zeroes, whatever a crash left past the old end.
             zero_eof(mount, inode.ino(), old, start)?;
         }
-        let n = crate::dax::rw::rw(iocb, from)?;
+        let n = dax::rw::rw(iocb, from)?;
         let end = u64::try_from(iocb.pos()).unwrap_or(0);
         // The trace build records the data the kernel just copied into the file's blocks.
         #[cfg(ferrite_trace)]
@@ -184,9 +290,9 @@ fn for_each_mapped(
         pos = match m {
             ExtentLookup::Mapped(e) => {
                 let end = to.min(e.end() << BLOCK_SHIFT);
-                let phys = (e.physical + (lblk - e.logical)) << BLOCK_SHIFT;
-                let len = usize::try_from(end - pos).map_err(|_| ERANGE)?;
-                f(phys + (pos & (BS - 1)), len)?;
+                let phys = e.physical.saturating_add(lblk.saturating_sub(e.logical)) << BLOCK_SHIFT;
+                let len = usize::try_from(end.saturating_sub(pos)).map_err(|_| ERANGE)?;
+                f(phys.saturating_add(pos % BS), len)?;
                 end
             }
             ExtentLookup::Hole { end } => to.min(end << BLOCK_SHIFT),
@@ -233,28 +339,33 @@ fn punch_blocks(
     let attrs = inode.attrs();
     let mut first = true;
     for _ in 0..super::inode::max_free_steps(mount) {
-        let (done, rec) = mount.tx(|ctx| {
-            let mut r = ctx.read_inode(ino)?;
-            if first {
-                if let Some(s) = size {
-                    r.size = s;
-                }
-                match times {
-                    Times::Now => {
-                        r.mtime = now;
-                        r.ctime = now;
+        let (done, rec) = mount.tx_then(
+            |ctx| {
+                let mut r = ctx.read_inode(ino)?;
+                if first {
+                    if let Some(s) = size {
+                        r.size = s;
                     }
-                    Times::All => super::inode::apply_attrs(&mut r, &attrs),
+                    match times {
+                        Times::Now => {
+                            r.mtime = now;
+                            r.ctime = now;
+                        }
+                        Times::All => super::inode::apply_attrs(&mut r, &attrs),
+                    }
+                    ctx.write_inode(&r)?;
                 }
-                ctx.write_inode(&r)?;
-            }
-            let done = if start < end {
-                ctx.punch(&mut r, start, end, FREE_BUDGET)?
-            } else {
-                true
-            };
-            Ok((done, r))
-        })?;
+                let done = if start < end {
+                    ctx.punch(&mut r, start, end, FREE_BUDGET)?
+                } else {
+                    true
+                };
+                Ok((done, r))
+            },
+            // In transaction order: faults may allocate meanwhile (a truncate that grows the
+            // file does not take the `invalidate_lock`).
+            |(_, rec)| set_blocks(inode, rec),
+        )?;
         first = false;
         if done {
             refresh(inode, &rec);
@@ -268,7 +379,7 @@ fn punch_blocks(
 /// shrink to `old`, and before an extension from `old` makes those bytes part of the file (a
 /// crash between a shrink's new size and its zeroing can leave old bytes there).
 fn zero_eof(mount: &Mount, ino: u64, old: u64, to: u64) -> Result {
-    let tail_end = ((old + BS - 1) & !(BS - 1)).min(to);
+    let tail_end = old.div_ceil(BS).saturating_mul(BS).min(to);
     if tail_end > old {
         zero_bytes(mount, ino, old, tail_end)?;
     }
@@ -291,9 +402,9 @@ pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
         // No fault maps a block while they are freed.
         let inval = inode.invalidate_lock();
         // Wait for pinned pages, then unmap, then free.
-        inval.break_layouts(size, None)?;
-        inode.truncate_setsize(size);
-        let first_free = (size + BS - 1) >> BLOCK_SHIFT;
+        dax::layout::break_layouts(&inval, size, None)?;
+        inval.truncate_setsize(size);
+        let first_free = size.div_ceil(BS);
         punch_blocks(
             mount,
             inode,
@@ -328,20 +439,22 @@ fn allocate(mount: &Mount, inode: &Inode, start: u64, end: u64) -> Result {
     let ino = inode.ino();
     let mut lblk = start;
     while lblk < end {
-        let (next, blocks) = mount.tx(|ctx| {
-            let mut rec = ctx.read_inode(ino)?;
-            match ctx.map(&rec, lblk)? {
-                ExtentLookup::Mapped(e) => Ok((e.end(), rec.blocks)),
-                ExtentLookup::Hole { end: hole_end } => {
-                    let want = end.min(hole_end) - lblk;
-                    let e = ctx.alloc(&mut rec, lblk, want, hole_end)?;
-                    zero_extent(mount, &e)?;
-                    Ok((e.end(), rec.blocks))
+        let (next, _) = mount.tx_then(
+            |ctx| {
+                let mut rec = ctx.read_inode(ino)?;
+                match ctx.map(&rec, lblk)? {
+                    ExtentLookup::Mapped(e) => Ok((e.end(), rec)),
+                    ExtentLookup::Hole { end: hole_end } => {
+                        let want = end.min(hole_end).saturating_sub(lblk);
+                        let e = ctx.alloc(&mut rec, lblk, want, hole_end)?;
+                        zero_extent(mount, &e)?;
+                        Ok((e.end(), rec))
+                    }
                 }
-            }
-        })?;
-        inode.set_blocks(blocks.saturating_mul(8));
-        lblk = next.max(lblk + 1);
+            },
+            |(_, rec)| set_blocks(inode, rec),
+        )?;
+        lblk = next.max(lblk.saturating_add(1));
     }
     Ok(())
 }
@@ -349,7 +462,7 @@ fn allocate(mount: &Mount, inode: &Inode, start: u64, end: u64) -> Result {
 /// `fallocate`: mode 0 and `FALLOC_FL_KEEP_SIZE` (allocate zeroed blocks),
 /// `FALLOC_FL_PUNCH_HOLE` (free blocks, zero partial ones), `FALLOC_FL_ZERO_RANGE` (zero mapped
 /// blocks, allocate holes). Other modes are not supported.
-pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
+fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     let keep = bindings::FALLOC_FL_KEEP_SIZE;
     let punch = bindings::FALLOC_FL_PUNCH_HOLE;
     let zero = bindings::FALLOC_FL_ZERO_RANGE;
@@ -369,6 +482,8 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     if end > format::MAX_FILE_SIZE {
         return Err(EFBIG);
     }
+    // The last byte of the range (`len` is not 0).
+    let last = end.saturating_sub(1);
     let inode = file.inode();
     if inode.mode() & format::S_IFMT != format::S_IFREG {
         return Err(ENODEV);
@@ -379,15 +494,15 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     let inval = inode.invalidate_lock();
     let size = inode.size();
     let ino = inode.ino();
-    let first_full = (off + BS - 1) >> BLOCK_SHIFT;
+    let first_full = off.div_ceil(BS);
     let end_full = end >> BLOCK_SHIFT;
     if mode & punch != 0 {
         if off >= size {
             return Ok(());
         }
         // Wait for pinned pages, then unmap, then free.
-        inval.break_layouts(off, Some(end - 1))?;
-        inode.truncate_pagecache_range(off, end - 1);
+        dax::layout::break_layouts(&inval, off, Some(last))?;
+        inval.truncate_pagecache_range(off, last);
         if first_full > end_full {
             zero_bytes(mount, ino, off, end)?;
         } else {
@@ -404,20 +519,15 @@ pub(crate) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
         );
     }
     if mode & zero != 0 {
-        inval.break_layouts(off, Some(end - 1))?;
-        inode.truncate_pagecache_range(off, end - 1);
+        dax::layout::break_layouts(&inval, off, Some(last))?;
+        inval.truncate_pagecache_range(off, last);
         zero_bytes(mount, ino, off, end)?;
     }
     let new_size = (mode & keep == 0 && end > size).then_some(end);
     if new_size.is_some() {
         zero_eof(mount, ino, size, off)?;
     }
-    allocate(
-        mount,
-        inode,
-        off >> BLOCK_SHIFT,
-        (end + BS - 1) >> BLOCK_SHIFT,
-    )?;
+    allocate(mount, inode, off >> BLOCK_SHIFT, end.div_ceil(BS))?;
     if new_size.is_some() || mode & zero != 0 {
         // Times (and the size) in one transaction.
         punch_blocks(mount, inode, 0, 0, new_size, Times::Now)?;

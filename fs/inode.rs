@@ -3,10 +3,10 @@
 //! Inodes: reading them into the VFS, attributes, eviction.
 
 use super::format::{Corrupt, Inode as Rec, Timespec, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
-use super::Mount;
+use super::{Dentry, Ferrite, Inode, InodeRef, Mount, SuperBlock};
 use crate::bindings;
-use crate::super_block::SuperBlock;
-use crate::vfs::{Attrs, Dentry, Iattr, Idmap, Iget, Inode, InodeKind, InodeRef, Kstat};
+use crate::vfs::inode::{attrs_fit, Ops};
+use crate::vfs::{Attrs, Iattr, Idmap, Iget, InodeOperations, Kstat};
 use kernel::prelude::*;
 
 /// Blocks freed per transaction when a file shrinks or is deleted.
@@ -33,13 +33,51 @@ pub(crate) fn attrs_of(r: &Rec) -> Attrs {
     }
 }
 
-/// Which operations an inode of `mode` gets.
-pub(crate) fn kind_of(mode: u32) -> InodeKind {
+/// The operations an inode of `mode` gets.
+pub(crate) fn ops_of(mode: u32) -> Ops<Ferrite> {
     match mode & S_IFMT {
-        S_IFDIR => InodeKind::Dir,
-        S_IFREG => InodeKind::File,
-        S_IFLNK => InodeKind::Symlink,
-        _ => InodeKind::Special,
+        S_IFDIR => Ops::dir::<super::namei::DirInode, super::dir::DirFile>(),
+        S_IFREG => {
+            crate::dax::file_ops::<Ferrite, super::file::FileInode, super::file::RegularFile>()
+        }
+        S_IFLNK => Ops::symlink::<SymlinkInode>(),
+        _ => Ops::special::<SpecialInode>(),
+    }
+}
+
+/// The inode operations of symbolic links.
+pub(crate) struct SymlinkInode;
+
+#[vtable]
+impl InodeOperations for SymlinkInode {
+    type FileSystem = Ferrite;
+
+    fn get_link(inode: &Inode) -> Result<KVec<u8>> {
+        super::namei::read_link(inode)
+    }
+
+    fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
+        setattr(idmap, dentry, attr)
+    }
+
+    fn getattr(idmap: &Idmap, inode: &Inode, stat: &Kstat, mask: u32) -> Result {
+        getattr(idmap, inode, stat, mask)
+    }
+}
+
+/// The inode operations of devices, FIFOs and sockets.
+pub(crate) struct SpecialInode;
+
+#[vtable]
+impl InodeOperations for SpecialInode {
+    type FileSystem = Ferrite;
+
+    fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
+        setattr(idmap, dentry, attr)
+    }
+
+    fn getattr(idmap: &Idmap, inode: &Inode, stat: &Kstat, mask: u32) -> Result {
+        getattr(idmap, inode, stat, mask)
     }
 }
 
@@ -50,7 +88,7 @@ pub(crate) fn ts((sec, nsec): (i64, u32)) -> Timespec {
 
 /// The mount of a super block.
 pub(crate) fn mount_of(sb: &SuperBlock) -> Result<&Mount> {
-    sb.mount().ok_or(EIO)
+    sb.data().ok_or(EIO)
 }
 
 /// The inode `ino`, from the inode cache or read from the media.
@@ -69,12 +107,12 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u64) -> Result<InodeRef> {
                 let attrs = attrs_of(&rec);
                 // The format refuses such records; this keeps any that got through from
                 // reaching the VFS as other values.
-                if !crate::vfs::attrs_fit(&attrs) {
+                if !attrs_fit(&attrs) {
                     return Err(Corrupt::BadInodeMode(ino).into());
                 }
                 Ok((rec, attrs))
             })?;
-            n.fill(kind_of(rec.mode), &attrs);
+            n.fill(&ops_of(rec.mode), &attrs);
             Ok(n.publish())
         }
     }
@@ -192,7 +230,14 @@ pub(crate) fn evict(inode: &Inode) {
 /// but the last frees that many extents or tree nodes, and there are at most two per block. More
 /// means a corrupt tree that does not shrink: the loop stops there instead of going on forever.
 pub(crate) fn max_free_steps(mount: &Mount) -> u64 {
-    (mount.sb.layout.block_count.saturating_mul(2) / u64::from(FREE_BUDGET)).saturating_add(2)
+    mount
+        .sb
+        .layout
+        .block_count
+        .saturating_mul(2)
+        .checked_div(u64::from(FREE_BUDGET))
+        .unwrap_or(0)
+        .saturating_add(2)
 }
 
 /// The error of a freeing loop that reached [`max_free_steps`].
@@ -215,7 +260,23 @@ pub(crate) fn free_inode(mount: &Mount, sb: &SuperBlock, ino: u64) -> Result {
     Err(free_steps_exceeded(sb, ino))
 }
 
-/// Refreshes a VFS inode from its media record.
+/// Refreshes a VFS inode from its media record; the caller holds the inode lock (its own, or
+/// the VFS's around the callback).
+///
+/// The block count of a regular file is left alone: page faults allocate blocks into the file
+/// holding only shared locks, so a record read by another transaction may be older than the
+/// count; the paths that change it set it in transaction order ([`Mount::tx_then`]), or under
+/// the locks that keep faults out ([`set_blocks`]). The blocks of other inodes change only under
+/// their inode lock, which the caller holds.
 pub(crate) fn refresh(inode: &Inode, r: &Rec) {
-    inode.set_attrs(&attrs_of(r));
+    let a = attrs_of(r);
+    inode.set_attrs(&a);
+    if r.mode & S_IFMT != S_IFREG {
+        inode.set_blocks(a.blocks);
+    }
+}
+
+/// Sets the VFS block count of `inode` from the record's count of 4 KiB blocks.
+pub(crate) fn set_blocks(inode: &Inode, r: &Rec) {
+    inode.set_blocks(r.blocks.saturating_mul(8));
 }

@@ -1,11 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The ferrite filesystem, in safe Rust.
+//! The ferrite filesystem, in safe Rust, on top of the abstraction layers (`src/vfs/`, `iomap/`,
+//! `dax/`), whose traits it implements: [`Ferrite`] is the filesystem type (mount, super block
+//! operations, DAX), `namei` the directory inode operations, `dir` the directory file
+//! operations, `file` the regular file operations and the iomap, `inode` the rest.
+//!
+//! # Lock order
+//!
+//! The VFS's and the DAX core's locks come first, in the order written once in [`crate::vfs`]
+//! (mmap lock, freeze protection, `i_rwsem`, `invalidate_lock`); then ferrite's own, of which
+//! there is one: the metadata lock [`Mount::meta`]. Nothing that takes a VFS lock, or may wait
+//! for an inode being evicted (whose eviction needs `meta`), is called with `meta` held; `i_lock`
+//! (a spinlock, [`Inode::set_blocks`]) may be taken under it.
+
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
 
 pub(crate) mod dir;
 pub(crate) mod file;
 pub(crate) mod format;
 pub(crate) mod inode;
+mod mem;
 mod mount;
 pub(crate) mod namei;
 pub(crate) mod ops;
@@ -13,20 +37,34 @@ mod pmem_io;
 pub(crate) mod super_ops;
 mod txn;
 
-use crate::dax::device::DaxDevice;
-use crate::fs_context::{DaxMode, FsContext, MountOption};
-use crate::fs_type::FileSystem;
+use crate::dax::{device::DaxDevice, DaxFileSystem, FaultEvent};
 use crate::pmem::Pmem;
-use crate::stats::Stats;
-use crate::super_block::SuperBlock;
-use crate::vfs::InodeRef;
+use crate::stats::{Counter, Stats};
+use crate::vfs::fs_context::{DaxMode, MountOption};
+use crate::vfs::{FileSystem, FsContext, Kstatfs};
 use format::{Superblock, MAX_FILE_SIZE};
 use kernel::c_str;
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
+use kernel::types::ARef;
 use ops::Ctx;
 use txn::{Meta, TxIo};
+
+/// A super block of ferrite.
+pub(crate) type SuperBlock = crate::vfs::SuperBlock<Ferrite>;
+/// An inode of ferrite, borrowed.
+pub(crate) type Inode = crate::vfs::Inode<Ferrite>;
+/// An owned reference to an inode of ferrite.
+pub(crate) type InodeRef = ARef<Inode>;
+/// A new inode of ferrite, being filled in.
+pub(crate) type NewInode = crate::vfs::NewInode<Ferrite>;
+/// A dentry of ferrite.
+pub(crate) type Dentry = crate::vfs::Dentry<Ferrite>;
+/// An open file of ferrite.
+pub(crate) type File = crate::vfs::File<Ferrite>;
+/// An I/O control block of a file of ferrite.
+pub(crate) type Kiocb = crate::vfs::Kiocb<Ferrite>;
 
 /// The `ferrite` filesystem type.
 pub(crate) struct Ferrite;
@@ -34,11 +72,8 @@ pub(crate) struct Ferrite;
 /// Hard links an inode may have (as ext4).
 const MAX_LINKS: u32 = 65000;
 
-/// A mounted ferrite filesystem.
-///
-/// Lock order: the VFS's inode locks (`i_rwsem`, taken by the VFS or by the file operations),
-/// then `meta`. Nothing that takes an inode lock, or may wait for an inode being evicted (whose
-/// eviction needs `meta`), is called with `meta` held.
+/// A mounted ferrite filesystem (the data of its super block). Its lock, `meta`, is last in the
+/// lock order (see the [module documentation](self#lock-order)).
 #[pin_data]
 pub(crate) struct Mount {
     /// The device's persistent memory; dropped before `dax`, which keeps it mapped.
@@ -52,7 +87,7 @@ pub(crate) struct Mount {
     pub(crate) stats: Stats,
     /// The metadata lock: every metadata read and transaction runs under it.
     #[pin]
-    meta: Mutex<Meta>,
+    pub(crate) meta: Mutex<Meta>,
 }
 
 impl Mount {
@@ -62,6 +97,20 @@ impl Mount {
         f: impl FnOnce(&mut Ctx<'_, TxIo<'_>>) -> Result<T, format::Error<Error>>,
     ) -> Result<T> {
         self.meta.lock().run(&self.pmem, f)
+    }
+
+    /// Runs `f` as one transaction, then `then` with its result while the metadata lock is still
+    /// held: updates of VFS state that must happen in the order of the transactions (the block
+    /// count of a file that faults allocate into concurrently) go there.
+    pub(crate) fn tx_then<T>(
+        &self,
+        f: impl FnOnce(&mut Ctx<'_, TxIo<'_>>) -> Result<T, format::Error<Error>>,
+        then: impl FnOnce(&T),
+    ) -> Result<T> {
+        let mut meta = self.meta.lock();
+        let r = meta.run(&self.pmem, f)?;
+        then(&r);
+        Ok(r)
     }
 
     /// Reports corruption `c` found outside a transaction's own reads as the transactions report
@@ -79,9 +128,9 @@ impl Mount {
         self.meta.lock().checkpoint_now(&self.pmem)
     }
 
-    /// The DAX device, for iomaps.
-    pub(crate) fn dax_ptr(&self) -> *mut crate::bindings::dax_device {
-        self.dax.as_ptr()
+    /// The DAX device.
+    pub(crate) fn dax(&self) -> &DaxDevice {
+        &self.dax
     }
 
     /// The page frame of block `block` of the device.
@@ -95,6 +144,7 @@ impl Mount {
     }
 }
 
+#[vtable]
 impl FileSystem for Ferrite {
     const NAME: &'static CStr = c_str!("ferrite");
     type Data = Mount;
@@ -112,13 +162,16 @@ impl FileSystem for Ferrite {
     }
 
     fn fill_super(sb: &SuperBlock, fc: &FsContext) -> Result<Pin<KBox<Mount>>> {
-        let Some(mut dax) = sb.dax_device() else {
+        let Some(mut dax) = DaxDevice::of(sb) else {
             fc.error(c_str!(
                 "the device does not support DAX; ferrite needs pmem in fsdax mode"
             ));
             return Err(EINVAL);
         };
-        let size = sb.device_size() & !(kernel::page::PAGE_SIZE as u64 - 1);
+        let page = kernel::page::PAGE_SIZE as u64;
+        let size = sb
+            .device_size()
+            .saturating_sub(sb.device_size().checked_rem(page).unwrap_or(0));
         let pmem = dax.map(size).inspect_err(|_| {
             fc.error(c_str!(
                 "cannot map the whole device through DAX (media errors?)"
@@ -133,7 +186,6 @@ impl FileSystem for Ferrite {
         }
         sb.init(
             super_ops::FERRITE_MAGIC,
-            &crate::ops::SUPER_OPS,
             MAX_FILE_SIZE,
             MAX_LINKS,
             &loaded.sb.uuid,
@@ -166,7 +218,7 @@ impl FileSystem for Ferrite {
     }
 
     fn fill_root(sb: &SuperBlock) -> Result<InodeRef> {
-        let mount = sb.mount().ok_or(EINVAL)?;
+        let mount = sb.data().ok_or(EINVAL)?;
         if !sb.read_only() {
             // Orphans exist only if the filesystem was not unmounted cleanly.
             if mount.sb.state & format::STATE_CLEAN == 0 {
@@ -178,7 +230,7 @@ impl FileSystem for Ferrite {
     }
 
     fn reconfigure(sb: &SuperBlock, fc: &FsContext, read_only: Option<bool>) -> Result {
-        let mount = sb.mount().ok_or(EINVAL)?;
+        let mount = sb.data().ok_or(EINVAL)?;
         match read_only {
             Some(true) if !sb.read_only() => super_ops::set_clean(sb, true),
             Some(false) if sb.read_only() => {
@@ -193,6 +245,54 @@ impl FileSystem for Ferrite {
             }
             _ => Ok(()),
         }
+    }
+
+    fn evict_inode(inode: &Inode) {
+        inode::evict(inode);
+    }
+
+    fn dirty_inode(inode: &Inode, flags: u32) {
+        inode::dirty_inode(inode, flags);
+    }
+
+    fn statfs(sb: &SuperBlock, buf: &Kstatfs) -> Result {
+        super_ops::statfs(sb, buf)
+    }
+
+    fn show_options(_sb: &SuperBlock, m: &crate::vfs::super_block::SeqFile) -> Result {
+        // ferrite always uses DAX: /proc/mounts says so (xfstests checks for "dax").
+        m.puts(c_str!(",dax"));
+        Ok(())
+    }
+
+    fn sync_fs(sb: &SuperBlock, _wait: bool) -> Result {
+        super_ops::sync_fs(sb)
+    }
+
+    fn put_super(sb: &SuperBlock) {
+        super_ops::put_super(sb);
+    }
+}
+
+impl DaxFileSystem for Ferrite {
+    type Iomap = file::FileMap;
+
+    fn dax_device(sb: &SuperBlock) -> Option<&DaxDevice> {
+        sb.data().map(Mount::dax)
+    }
+
+    fn count_fault(sb: &SuperBlock, event: FaultEvent) {
+        let Some(mount) = sb.data() else {
+            return;
+        };
+        let c = match event {
+            FaultEvent::Pte => Counter::PteFaults,
+            FaultEvent::Pmd => Counter::PmdFaults,
+            FaultEvent::PmdFallback => Counter::PmdFallbacks,
+            FaultEvent::Mkwrite => Counter::MkwriteFaults,
+            FaultEvent::MapSync => Counter::MapSyncFaults,
+        };
+        mount.stats.add(c, 1);
     }
 }
 

@@ -6,10 +6,11 @@ use super::format::{
     self, inode_location, journal_replay, read_superblock, Block, BlockIo, Inode, JournalHeader,
     MountMode, Superblock, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
 };
+use super::mem;
 use super::pmem_io::MountIo;
-use crate::fs_context::FsContext;
+use crate::errno;
 use crate::pmem::{self, Pmem};
-use crate::{errno, mem};
+use crate::vfs::FsContext;
 use kernel::fmt;
 use kernel::prelude::*;
 
@@ -37,12 +38,15 @@ pub(crate) struct Loaded {
     pub(crate) force_ro: bool,
 }
 
+/// The block size, as a `u64`.
+const BS: u64 = BLOCK_SIZE as u64;
+
 /// Reads and validates the superblock, replays the journal and checks the root inode. Every
 /// failure is reported against `fc`; corruption gives `EUCLEAN`.
 pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
     let mut buf: KBox<Block> = mem::zeroed_box()?;
     let mut scratch = mem::scratch()?;
-    let dev_blocks = pmem.len() / BLOCK_SIZE as u64;
+    let dev_blocks = pmem.len() / BS;
     // A superblock torn by a crash during its in-place update is taken from the journal.
     let (sb, torn) = read_superblock(&MountIo::new(pmem, dev_blocks), &mut buf, &mut scratch)
         .map_err(|e| {

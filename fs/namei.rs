@@ -8,16 +8,72 @@
 //! mount's metadata lock, and updates the VFS inodes from the records it returns after the lock
 //! is dropped. Nothing here calls back into the VFS with the metadata lock held.
 
-use super::format::{S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
-use super::inode::{attrs_of, iget, kind_of, mount_of, refresh, ts};
-use super::ops::{NewInode, Rename};
+use super::format::{Inode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
+use super::inode::{attrs_of, getattr, iget, mount_of, ops_of, refresh, setattr, ts, xflags};
+use super::ops::{NewInode as NewAttrs, Rename};
+use super::{Dentry, Ferrite, File, Inode, InodeRef, NewInode};
 use crate::bindings;
 use crate::kvec::VecExt;
-use crate::vfs::{Dentry, File, Idmap, Inode, InodeRef};
+use crate::vfs::{Iattr, Idmap, InodeOperations, Kstat};
 use kernel::prelude::*;
 
+/// The inode operations of directories.
+pub(crate) struct DirInode;
+
+#[vtable]
+impl InodeOperations for DirInode {
+    type FileSystem = Ferrite;
+
+    fn lookup(dir: &Inode, dentry: &Dentry) -> Result<Option<InodeRef>> {
+        lookup(dir, dentry.name())
+    }
+
+    fn mknod(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u32, rdev: u32) -> Result {
+        mknod(idmap, dir, dentry, mode, rdev)
+    }
+
+    fn symlink(idmap: &Idmap, dir: &Inode, dentry: &Dentry, target: &[u8]) -> Result {
+        symlink(idmap, dir, dentry, target)
+    }
+
+    fn link(old: &Dentry, dir: &Inode, new: &Dentry) -> Result {
+        link(old, dir, new)
+    }
+
+    fn unlink(dir: &Inode, dentry: &Dentry, is_dir: bool) -> Result {
+        unlink(dir, dentry, is_dir)
+    }
+
+    fn rename(
+        idmap: &Idmap,
+        old_dir: &Inode,
+        old: &Dentry,
+        new_dir: &Inode,
+        new: &Dentry,
+        flags: u32,
+    ) -> Result {
+        rename(idmap, old_dir, old, new_dir, new, flags)
+    }
+
+    fn tmpfile(idmap: &Idmap, dir: &Inode, file: &File, mode: u32) -> Result {
+        tmpfile(idmap, dir, file, mode)
+    }
+
+    fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
+        setattr(idmap, dentry, attr)
+    }
+
+    fn getattr(idmap: &Idmap, inode: &Inode, stat: &Kstat, mask: u32) -> Result {
+        getattr(idmap, inode, stat, mask)
+    }
+
+    fn fileattr_get(inode: &Inode) -> Result<u32> {
+        Ok(xflags(inode))
+    }
+}
+
 /// `lookup`: the inode `name` names in `dir`, if any.
-pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
+fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
     if name.len() > super::format::MAX_NAME_LEN {
         return Err(crate::errno::enametoolong());
     }
@@ -30,21 +86,21 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
 }
 
 /// The attributes of a new inode in `dir`, owned as `inode_init_owner` says.
-fn new_attrs(n: &crate::vfs::NewInode, dir: &Inode, rdev: u32) -> NewInode {
+fn new_attrs(n: &NewInode, dir: &Inode, rdev: u32) -> NewAttrs {
     let a = n.inode().attrs();
-    NewInode {
+    NewAttrs {
         mode: a.mode,
         uid: a.uid,
         gid: a.gid,
         rdev,
         now: ts(dir.now()),
         // A random generation, as NFS file handles expect.
-        generation: crate::vfs::random_u32(),
+        generation: crate::sys::random_u32(),
     }
 }
 
 /// create, mkdir and mknod: a new inode of `mode` named by `dentry` in `dir`.
-pub(crate) fn mknod(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u32, rdev: u32) -> Result {
+fn mknod(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u32, rdev: u32) -> Result {
     let sb = dir.super_block();
     let mount = mount_of(sb)?;
     let mut n = sb.new_inode()?;
@@ -60,13 +116,13 @@ pub(crate) fn mknod(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u32, rdev
     let (drec, rec) = mount.tx(|ctx| ctx.create(d, name, &attr))?;
     refresh(dir, &drec);
     n.insert(rec.ino)?;
-    n.fill(kind_of(rec.mode), &attrs_of(&rec));
+    n.fill(&ops_of(rec.mode), &attrs_of(&rec));
     n.instantiate(dentry);
     Ok(())
 }
 
 /// `symlink`.
-pub(crate) fn symlink(idmap: &Idmap, dir: &Inode, dentry: &Dentry, target: &[u8]) -> Result {
+fn symlink(idmap: &Idmap, dir: &Inode, dentry: &Dentry, target: &[u8]) -> Result {
     if target.len() >= super::format::BLOCK_SIZE {
         return Err(crate::errno::enametoolong());
     }
@@ -80,7 +136,7 @@ pub(crate) fn symlink(idmap: &Idmap, dir: &Inode, dentry: &Dentry, target: &[u8]
     let (drec, rec) = mount.tx(|ctx| ctx.symlink(d, name, target, &attr))?;
     refresh(dir, &drec);
     n.insert(rec.ino)?;
-    n.fill(kind_of(rec.mode), &attrs_of(&rec));
+    n.fill(&ops_of(rec.mode), &attrs_of(&rec));
     n.instantiate(dentry);
     Ok(())
 }
@@ -93,7 +149,7 @@ pub(crate) fn read_link(inode: &Inode) -> Result<KVec<u8>> {
     if size >= super::format::BLOCK_SIZE {
         return Err(crate::errno::euclean());
     }
-    let mut buf = KVec::from_elem(0u8, size + 1, GFP_KERNEL)?;
+    let mut buf = KVec::from_elem(0u8, size.saturating_add(1), GFP_KERNEL)?;
     let n = mount.tx(|ctx| {
         let rec = ctx.read_inode(ino)?;
         let out = buf.get_mut(..size).unwrap_or(&mut []);
@@ -105,19 +161,19 @@ pub(crate) fn read_link(inode: &Inode) -> Result<KVec<u8>> {
 }
 
 /// `link`: `new` in `dir` names the inode of `old`.
-pub(crate) fn link(old: &Dentry, dir: &Inode, new: &Dentry) -> Result {
+fn link(old: &Dentry, dir: &Inode, new: &Dentry) -> Result {
     let inode = old.inode().ok_or(ENOENT)?;
     let mount = mount_of(dir.super_block())?;
     let (d, ino, now, name) = (dir.ino(), inode.ino(), ts(dir.now()), new.name());
     let (drec, rec) = mount.tx(|ctx| ctx.link(d, name, ino, now))?;
     refresh(dir, &drec);
     refresh(inode, &rec);
-    new.instantiate(inode.get_ref());
+    new.instantiate(InodeRef::from(inode));
     Ok(())
 }
 
 /// `unlink` and `rmdir`. The inode is freed when its last reference goes (`evict`).
-pub(crate) fn unlink(dir: &Inode, dentry: &Dentry, is_dir: bool) -> Result {
+fn unlink(dir: &Inode, dentry: &Dentry, is_dir: bool) -> Result {
     let victim = dentry.inode().ok_or(ENOENT)?;
     let mount = mount_of(dir.super_block())?;
     let (d, now, name) = (dir.ino(), ts(dir.now()), dentry.name());
@@ -138,7 +194,7 @@ pub(crate) fn unlink(dir: &Inode, dentry: &Dentry, is_dir: bool) -> Result {
 
 /// `rename` with `RENAME_NOREPLACE` (checked by the VFS), `RENAME_EXCHANGE` and
 /// `RENAME_WHITEOUT`.
-pub(crate) fn rename(
+fn rename(
     idmap: &Idmap,
     old_dir: &Inode,
     old: &Dentry,
@@ -171,21 +227,34 @@ pub(crate) fn rename(
     let r = mount.tx(|ctx| ctx.rename(&req))?;
     refresh(old_dir, &r.old_dir);
     refresh(new_dir, &r.new_dir);
+    // The VFS locks the moved inode and the other one only in some cases (`vfs_rename`: not a
+    // directory renamed within its parent, nor the two of an exchange within one directory),
+    // so of those only the change time is set, as other filesystems do. A replaced inode (not
+    // an exchange) is always locked, and loses a link.
     if let Some(moved) = old.inode() {
         if moved.ino() == r.moved.ino {
-            refresh(moved, &r.moved);
+            set_ctime(moved, &r.moved);
         }
     }
     if let (Some(other), Some(rec)) = (new.inode(), r.other.as_ref()) {
         if other.ino() == rec.ino {
-            refresh(other, rec);
+            if req.exchange {
+                set_ctime(other, rec);
+            } else {
+                refresh(other, rec);
+            }
         }
     }
     Ok(())
 }
 
+/// Sets the change time of `inode` from its record.
+fn set_ctime(inode: &Inode, r: &Rec) {
+    inode.set_ctime(r.ctime.sec, r.ctime.nsec);
+}
+
 /// `tmpfile`: an unnamed regular file (O_TMPFILE), freed on last close unless linked.
-pub(crate) fn tmpfile(idmap: &Idmap, dir: &Inode, file: &File, mode: u32) -> Result {
+fn tmpfile(idmap: &Idmap, dir: &Inode, file: &File, mode: u32) -> Result {
     let sb = dir.super_block();
     let mount = mount_of(sb)?;
     let mut n = sb.new_inode()?;
@@ -196,6 +265,6 @@ pub(crate) fn tmpfile(idmap: &Idmap, dir: &Inode, file: &File, mode: u32) -> Res
     let mut a = attrs_of(&rec);
     // d_tmpfile() drops the link count to the media's 0.
     a.nlink = 1;
-    n.fill(kind_of(rec.mode), &a);
+    n.fill(&ops_of(rec.mode), &a);
     n.tmpfile(file)
 }

@@ -4,8 +4,8 @@
 
 use super::format::{BlockIo, Superblock, BLOCK_SIZE, MAX_NAME_LEN, STATE_CLEAN};
 use super::inode::mount_of;
+use super::SuperBlock;
 use crate::pmem;
-use crate::super_block::SuperBlock;
 use crate::vfs::{Kstatfs, StatfsValues};
 use kernel::prelude::*;
 
@@ -20,7 +20,7 @@ pub(crate) fn statfs(sb: &SuperBlock, buf: &Kstatfs) -> Result {
     let uuid = mount.sb.uuid;
     let mut fsid = 0u64;
     for (i, b) in uuid.iter().enumerate() {
-        fsid ^= u64::from(*b) << ((i % 8) * 8);
+        fsid ^= u64::from(*b).rotate_left(((i % 8) as u32).saturating_mul(8));
     }
     buf.set(&StatfsValues {
         magic: FERRITE_MAGIC,
@@ -46,7 +46,7 @@ pub(crate) fn sync_fs(_sb: &SuperBlock) -> Result {
 /// transaction.
 pub(crate) fn set_clean(sb: &SuperBlock, clean: bool) -> Result {
     let mount = mount_of(sb)?;
-    let now_s = crate::vfs::real_seconds();
+    let now_s = crate::sys::real_seconds();
     let r = mount.tx(|ctx| {
         let counts = if clean {
             Some(ctx.free_counts()?)

@@ -20,10 +20,10 @@ use super::format::{
     self, copy_bytes, AllocPolicy, Bitmap, Block, BlockIo, JournalHeader, JournalWriter, Layout,
     Scratch, Superblock, BLOCK_SIZE, JREC_HDR,
 };
+use super::mem;
 use super::ops::Ctx;
 use super::pmem_io::MountIo;
 use crate::kvec::VecExt;
-use crate::mem;
 use crate::pmem::{self, Pmem};
 use kernel::fmt;
 use kernel::prelude::*;
@@ -183,11 +183,9 @@ impl Meta {
     }
 
     /// Commits the open transaction (see the module documentation).
-    fn commit(&mut self, pmem: &Pmem) -> Result {
-        if self.overlay.is_empty() {
-            return Ok(());
-        }
-        // Find what changed.
+    /// Finds what the transaction changed: the byte ranges of each overlay block that differ
+    /// from the media, into `ranges`; returns the bytes their journal records take.
+    fn diff(&mut self, pmem: &Pmem) -> Result<u64> {
         self.ranges.clear();
         let mut old = self.tmp.take().ok_or(EINVAL)?;
         let mut bytes = 0u64;
@@ -202,7 +200,7 @@ impl Meta {
             }
             let mut from = 0usize;
             while let Some(c) = format::changed_range(&old, buf, from) {
-                let len = c.end - c.start;
+                let len = c.end.saturating_sub(c.start);
                 let r = Range {
                     slot,
                     off: c.start,
@@ -212,7 +210,9 @@ impl Meta {
                     diff_err = Err(e.into());
                     break;
                 }
-                bytes = bytes.saturating_add((JREC_HDR + ((len + 7) & !7)) as u64);
+                bytes = bytes.saturating_add(
+                    (JREC_HDR.saturating_add(len.div_ceil(8).saturating_mul(8))) as u64,
+                );
                 from = c.end;
             }
             if diff_err.is_err() {
@@ -221,26 +221,12 @@ impl Meta {
         }
         self.tmp = Some(old);
         diff_err?;
-        if self.ranges.is_empty() {
-            self.abort();
-            return Ok(());
-        }
+        Ok(bytes)
+    }
 
-        // Room: the records, the commit record, and a lap-end skip of up to one record.
-        let need = bytes.saturating_add((2 * JREC_HDR + BLOCK_SIZE + JREC_HDR) as u64);
-        let log_bytes = self.header.log_bytes();
-        if need > log_bytes {
-            pr_err!(
-                "a transaction of {} bytes does not fit in the journal\n",
-                need
-            );
-            return Err(ENOSPC);
-        }
-        if self.writer.head.saturating_add(need) > self.writer.tail.saturating_add(log_bytes) {
-            self.checkpoint(pmem)?;
-        }
-
-        // 1. Journal.
+    /// Step 1 of a commit: writes the changed ranges and the commit record to the journal (not
+    /// yet fenced). On failure the partial records are forgotten.
+    fn log(&mut self, pmem: &Pmem) -> Result {
         let (head, seq) = (self.writer.head, self.writer.seq);
         let mut jio = MountIo::new(pmem, self.sb.layout.block_count);
         let mut wrote = Ok(());
@@ -249,7 +235,7 @@ impl Meta {
                 wrote = Err(EINVAL);
                 break;
             };
-            let data = buf.get(r.off..r.off + r.len).ok_or(EINVAL)?;
+            let data = r.data(buf)?;
             if let Err(e) = self
                 .writer
                 .add(&mut jio, *blk, r.off, data, &mut self.jscratch)
@@ -274,6 +260,35 @@ impl Meta {
             self.writer = JournalWriter::new(&self.sb.layout, &h);
             return Err(e);
         }
+        Ok(())
+    }
+
+    fn commit(&mut self, pmem: &Pmem) -> Result {
+        if self.overlay.is_empty() {
+            return Ok(());
+        }
+        let bytes = self.diff(pmem)?;
+        if self.ranges.is_empty() {
+            self.abort();
+            return Ok(());
+        }
+
+        // Room: the records, the commit record, and a lap-end skip of up to one record.
+        let need = bytes.saturating_add((2 * JREC_HDR + BLOCK_SIZE + JREC_HDR) as u64);
+        let log_bytes = self.header.log_bytes();
+        if need > log_bytes {
+            pr_err!(
+                "a transaction of {} bytes does not fit in the journal\n",
+                need
+            );
+            return Err(ENOSPC);
+        }
+        if self.writer.head.saturating_add(need) > self.writer.tail.saturating_add(log_bytes) {
+            self.checkpoint(pmem)?;
+        }
+
+        // 1. Journal.
+        self.log(pmem)?;
         pmem::fence();
 
         // 2. In place.
@@ -281,7 +296,7 @@ impl Meta {
             let Some((blk, buf)) = self.overlay.get(r.slot) else {
                 continue;
             };
-            let data = buf.get(r.off..r.off + r.len).ok_or(EINVAL)?;
+            let data = r.data(buf)?;
             pmem.write_nt(blk.saturating_mul(BS).saturating_add(r.off as u64), data)?;
         }
         pmem::fence();
@@ -387,7 +402,10 @@ impl BlockIo for TxIo<'_> {
         }
         match self.find(blk).and_then(|i| self.overlay.get(i)) {
             Some((_, b)) => {
-                copy_bytes(out, b.get(off..off + out.len()).ok_or(ERANGE)?);
+                copy_bytes(
+                    out,
+                    b.get(off..off.saturating_add(out.len())).ok_or(ERANGE)?,
+                );
                 Ok(())
             }
             None => self
@@ -446,6 +464,15 @@ impl BlockIo for TxIo<'_> {
 }
 
 /// Whether `blk` is a block of the block bitmap.
+impl Range {
+    /// The changed bytes of `buf`, the overlay block this range is of.
+    fn data<'b>(&self, buf: &'b Block) -> Result<&'b [u8]> {
+        buf.get(self.off..self.off.saturating_add(self.len))
+            .ok_or(EINVAL)
+    }
+}
+
 fn is_block_bitmap(l: &Layout, blk: u64) -> bool {
-    blk >= l.block_bitmap_start && blk - l.block_bitmap_start < l.block_bitmap_blocks
+    blk.checked_sub(l.block_bitmap_start)
+        .is_some_and(|i| i < l.block_bitmap_blocks)
 }

@@ -18,6 +18,8 @@
 #include <linux/xarray.h>
 
 #include "helpers.h"
+#include "vfs/vfs.h"
+#include "../dax/dax.h"
 
 /* Constants bindgen cannot evaluate by itself become FERRITE_CONST_* and are renamed after. */
 const unsigned long FERRITE_CONST_SB_RDONLY = SB_RDONLY;

@@ -2,30 +2,23 @@
 
 //! ferrite: a filesystem for persistent memory, used through DAX.
 //!
-//! This is the crate root of `ferrite.ko`. `src/` holds the kernel glue and the safe abstractions
-//! of the VFS objects; the filesystem itself lives in `fs/` (safe Rust only).
+//! This is the crate root of `ferrite.ko`. The crate has three abstraction layers, which never
+//! know the filesystem: `src/vfs/` (the VFS objects and their operation tables, [`vfs`]),
+//! `iomap/` ([`iomap`]) and `dax/` ([`dax`]), with the crate's own services beside them in `src/`
+//! (persistence primitives, statistics, errnos). The filesystem itself lives in `fs/`, in safe
+//! Rust only, and implements the layers' traits.
 
 use kernel::prelude::*;
 
-// The abstractions of kernel objects are whole APIs; the filesystem does not use every part yet.
 mod bindings;
 mod errno;
-#[allow(dead_code)]
-mod fs_context;
-mod fs_type;
 mod kvec;
-mod mem;
-mod ops;
-#[allow(dead_code)]
 mod pmem;
 mod stats;
-#[allow(dead_code)]
-mod super_block;
-#[allow(dead_code)]
+mod sys;
 mod vfs;
 
 #[path = "../dax/mod.rs"]
-#[allow(dead_code)]
 mod dax;
 
 #[path = "../iomap/mod.rs"]
@@ -43,11 +36,11 @@ module! {
 }
 
 /// The `ferrite` filesystem type, in static memory as lockdep requires.
-static FERRITE_TYPE: fs_type::FsTypeSlot = fs_type::FsTypeSlot::new();
+static FERRITE_TYPE: vfs::fs_type::FsTypeSlot = vfs::fs_type::FsTypeSlot::new();
 
 /// Dropped in field order: the filesystem type is unregistered before `/sys/fs/ferrite` goes.
 struct FerriteModule {
-    _fs: fs_type::Registration,
+    _fs: vfs::fs_type::Registration,
     _sysfs: stats::SysfsRoot,
     #[cfg(ferrite_trace)]
     _trace: pmem::trace::Registration,
@@ -58,7 +51,7 @@ impl kernel::Module for FerriteModule {
         #[cfg(ferrite_trace)]
         let trace = pmem::trace::Registration::new()?;
         let sysfs = stats::SysfsRoot::new()?;
-        let fs = fs_type::Registration::new::<fs::Ferrite>(&FERRITE_TYPE, module)?;
+        let fs = vfs::fs_type::Registration::new::<fs::Ferrite>(&FERRITE_TYPE, module)?;
         pr_info!("filesystem type registered\n");
         Ok(FerriteModule {
             _fs: fs,

@@ -31,9 +31,9 @@ pub(crate) mod trace {
     use core::panic::Location;
     use kernel::prelude::*;
 
-    /// Record kinds, as `src/trace.c` and the explorer know them.
-    pub(crate) const STORE: u8 = 1;
-    pub(crate) const FLUSH: u8 = 2;
+    /// Record kinds, as `src/trace.c` and the explorer know them. The format also has kinds 1
+    /// (a store through the cache) and 2 (a cache line write-back), which the explorer models;
+    /// the module makes no cached stores to pmem, so it records neither.
     pub(crate) const NT: u8 = 3;
     pub(crate) const ZERO: u8 = 4;
     pub(crate) const FENCE: u8 = 5;
@@ -169,20 +169,6 @@ impl Pmem {
         Ok(())
     }
 
-    /// Stores `data` at byte offset `off` through the cache. Not durable until [`Pmem::flush`] of
-    /// the range and a [`fence`].
-    #[cfg_attr(ferrite_trace, track_caller)]
-    pub(crate) fn write(&self, off: u64, data: &[u8]) -> Result {
-        let dst = self.range(off, data.len())?;
-        if !traced!(STORE, off, Some(data), data.len()) {
-            return Ok(());
-        }
-        // SAFETY: `dst` is valid for `data.len()` bytes by `range` and the type invariant, and does
-        // not overlap `data`, which is ordinary kernel memory.
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
-        Ok(())
-    }
-
     /// Copies `data` to byte offset `off` with non-temporal stores. Durable after a [`fence`].
     #[cfg_attr(ferrite_trace, track_caller)]
     pub(crate) fn write_nt(&self, off: u64, data: &[u8]) -> Result {
@@ -196,7 +182,8 @@ impl Pmem {
     /// The non-temporal copy of `data` to byte offset `off`, untraced.
     fn copy_nt(&self, off: u64, data: &[u8]) -> Result {
         let dst = self.range(off, data.len())?;
-        // SAFETY: as in `write`.
+        // SAFETY: `dst` is valid for `data.len()` bytes by `range` and the type invariant, and does
+        // not overlap `data`, which is ordinary kernel memory.
         unsafe {
             bindings::ferrite_memcpy_flushcache(dst.cast(), data.as_ptr().cast(), data.len())
         };
@@ -227,7 +214,7 @@ impl Pmem {
     #[track_caller]
     pub(crate) fn trace_data(&self, off: u64, len: usize) -> Result {
         let site = core::panic::Location::caller();
-        let mut buf = crate::mem::zeroed_box()?;
+        let mut buf: KBox<[u8; 4096]> = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
         let mut done = 0usize;
         while done < len {
             let n = core::cmp::min(len - done, buf.len());
@@ -237,19 +224,6 @@ impl Pmem {
             trace::op(trace::DATA, at, Some(chunk), n, site);
             done += n;
         }
-        Ok(())
-    }
-
-    /// Writes back the cache lines of `len` bytes at byte offset `off`. Durable after a [`fence`].
-    #[cfg_attr(ferrite_trace, track_caller)]
-    pub(crate) fn flush(&self, off: u64, len: usize) -> Result {
-        let p = self.range(off, len)?;
-        if !traced!(FLUSH, off, None, len) {
-            return Ok(());
-        }
-        // SAFETY: `p` is valid for `len` bytes by `range`; a cache write-back does not change
-        // memory contents.
-        unsafe { bindings::arch_wb_cache_pmem(p.cast(), len) };
         Ok(())
     }
 }

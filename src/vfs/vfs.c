@@ -1,26 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C helpers for ferrite: kernel functions that are static inline or macros, which Rust cannot call
- * directly. Each is a thin wrapper with no logic of its own.
+ * C shims of the VFS layer (src/vfs/): static inline functions and macros of the VFS headers,
+ * which Rust cannot call directly. Each is a thin wrapper with no logic of its own.
  */
-#include <linux/dax.h>
-#include <linux/pfn_t.h>
 #include <linux/blkdev.h>
-#include <linux/fs_context.h>
-#include <linux/fs_parser.h>
-#include <linux/string.h>
-#include <linux/fs.h>
 #include <linux/dcache.h>
 #include <linux/delayed_call.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/pagemap.h>
 #include <linux/random.h>
 #include <linux/seq_file.h>
-#include <linux/mm.h>
-#include <linux/wait_bit.h>
-
-#include "helpers.h"
+#include "vfs.h"
 
 /*
- * Log an error against a mount context, prefixed with the filesystem name (shown by mount(8) with
+ * Logs an error against a mount context, prefixed with the filesystem name (shown by mount(8) with
  * the new mount API, and in the kernel log otherwise).
  */
 void ferrite_fc_error(struct fs_context *fc, const char *msg)
@@ -28,58 +23,10 @@ void ferrite_fc_error(struct fs_context *fc, const char *msg)
 	errorfc(fc, "%s", msg);
 }
 
-/* Orders earlier flushes and non-temporal stores to pmem before later stores. */
-void ferrite_pmem_fence(void)
-{
-	pmem_wmb();
-}
-
-/* Copies with non-temporal stores (or stores and cache write-back): durable after a fence. */
-void ferrite_memcpy_flushcache(void *dst, const void *src, size_t len)
-{
-	memcpy_flushcache(dst, src, len);
-}
-
-int ferrite_dax_read_lock(void)
-{
-	return dax_read_lock();
-}
-
-void ferrite_dax_read_unlock(int id)
-{
-	dax_read_unlock(id);
-}
-
-unsigned long ferrite_pfn_t_to_pfn(pfn_t pfn)
-{
-	return pfn_t_to_pfn(pfn);
-}
-
 /*
- * dax_associate_entry() warns when a page it is about to give to a mapping already has one: two
- * files, or two offsets of one file, sharing a block. Only a corrupt extent map does that, and
- * the filesystem must refuse the fault before the DAX core sees it. A page that belongs to this
- * mapping at this index is one an earlier fault already inserted.
+ * ferrite's mount options. The table is C because fs_parse() takes a fs_parameter_spec table
+ * built by the fsparam_* macros.
  */
-bool ferrite_dax_pages_free_for(struct inode *inode, unsigned long pfn, unsigned long nr,
-				pgoff_t index)
-{
-	unsigned long i;
-
-	for (i = 0; i < nr; i++) {
-		struct page *page;
-		struct address_space *owner;
-
-		if (!pfn_valid(pfn + i))
-			return false;
-		page = pfn_to_page(pfn + i);
-		owner = READ_ONCE(page->mapping);
-		if (owner && (owner != inode->i_mapping || READ_ONCE(page->index) != index + i))
-			return false;
-	}
-	return true;
-}
-
 static const struct constant_table ferrite_dax_modes[] = {
 	{ "always", FERRITE_DAX_ALWAYS },
 	{ "never", FERRITE_DAX_NEVER },
@@ -115,7 +62,6 @@ void ferrite_inode_set_attrs(struct inode *inode, const struct ferrite_attrs *a)
 	i_gid_write(inode, a->gid);
 	set_nlink(inode, a->nlink);
 	i_size_write(inode, a->size);
-	inode->i_blocks = a->blocks;
 	inode_set_atime(inode, a->atime_sec, a->atime_nsec);
 	inode_set_mtime(inode, a->mtime_sec, a->mtime_nsec);
 	inode_set_ctime(inode, a->ctime_sec, a->ctime_nsec);
@@ -144,6 +90,19 @@ void ferrite_inode_get_attrs(struct inode *inode, struct ferrite_attrs *a)
 	a->ctime_nsec = t.tv_nsec;
 	a->rdev = new_encode_dev(inode->i_rdev);
 	a->generation = inode->i_generation;
+}
+
+void ferrite_inode_set_blocks(struct inode *inode, u64 blocks)
+{
+	spin_lock(&inode->i_lock);
+	inode->i_blocks = blocks;
+	inode->i_bytes = 0;
+	spin_unlock(&inode->i_lock);
+}
+
+void ferrite_inode_set_ctime(struct inode *inode, s64 sec, u32 nsec)
+{
+	inode_set_ctime(inode, sec, nsec);
 }
 
 void ferrite_init_special_inode(struct inode *inode, u32 mode, u32 rdev)
@@ -276,21 +235,6 @@ int ferrite_finish_open_simple(struct file *file, int error)
 	return finish_open_simple(file, error);
 }
 
-struct file *ferrite_vmf_file(struct vm_fault *vmf)
-{
-	return vmf->vma->vm_file;
-}
-
-int ferrite_vmf_shared_write(struct vm_fault *vmf)
-{
-	return (vmf->flags & FAULT_FLAG_WRITE) && (vmf->vma->vm_flags & VM_SHARED);
-}
-
-struct address_space *ferrite_file_mapping(struct file *file)
-{
-	return file->f_mapping;
-}
-
 void ferrite_sb_start_pagefault(struct super_block *sb)
 {
 	sb_start_pagefault(sb);
@@ -319,45 +263,4 @@ void ferrite_invalidate_lock_shared(struct address_space *mapping)
 void ferrite_invalidate_unlock_shared(struct address_space *mapping)
 {
 	filemap_invalidate_unlock_shared(mapping);
-}
-
-int ferrite_dax_mmap(struct file *file, struct vm_area_struct *vma, struct dax_device *dax,
-		     const struct vm_operations_struct *ops)
-{
-	if (!daxdev_mapping_supported(vma, dax))
-		return -EOPNOTSUPP;
-	file_accessed(file);
-	vma->vm_ops = ops;
-	vm_flags_set(vma, VM_HUGEPAGE);
-	return 0;
-}
-
-int ferrite_vmf_sync(struct vm_fault *vmf)
-{
-	return !!(vmf->vma->vm_flags & VM_SYNC);
-}
-
-/* Lets the holder of a pinned DAX page run while ferrite_break_layouts() waits for it. */
-static void ferrite_wait_dax_page(struct inode *inode)
-{
-	filemap_invalidate_unlock(inode->i_mapping);
-	schedule();
-	filemap_invalidate_lock(inode->i_mapping);
-}
-
-int ferrite_break_layouts(struct inode *inode, long long start, long long end)
-{
-	struct page *page;
-	int error;
-
-	lockdep_assert_held_write(&inode->i_mapping->invalidate_lock);
-	do {
-		page = dax_layout_busy_page_range(inode->i_mapping, start, end);
-		if (!page)
-			return 0;
-		/* The last reference but the mapping's own is dropped: wake_up_var(&_refcount). */
-		error = ___wait_var_event(&page->_refcount, atomic_read(&page->_refcount) == 1,
-					  TASK_INTERRUPTIBLE, 0, 0, ferrite_wait_dax_page(inode));
-	} while (error == 0);
-	return error;
 }

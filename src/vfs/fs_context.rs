@@ -25,12 +25,18 @@ impl FsContext {
         unsafe { &*ptr.cast::<Self>() }
     }
 
-    /// The raw pointer, for the abstractions in `src/`.
+    /// The raw pointer, for the abstractions.
     pub(crate) fn as_ptr(&self) -> *mut bindings::fs_context {
         self.0.get()
     }
 
-    /// Logs an error message against this mount: `mount(8)` shows it, and so does the kernel log.
+    /// The root dentry of the mount being reconfigured (NULL for a new mount).
+    pub(crate) fn root(&self) -> *mut bindings::dentry {
+        // SAFETY: the context is valid; `root` is set by the VFS before `reconfigure` and not
+        // changed during it.
+        unsafe { (*self.as_ptr()).root }
+    }
+
     /// For a reconfiguration: `Some(true)` to make the mount read-only, `Some(false)` to make it
     /// read-write, `None` to leave it.
     pub(crate) fn read_only_change(&self) -> Option<bool> {
@@ -40,19 +46,7 @@ impl FsContext {
         (mask & ro != 0).then_some(flags & ro != 0)
     }
 
-    /// The super block a reconfiguration (remount) is for.
-    pub(crate) fn reconfigure_sb(&self) -> Option<&crate::super_block::SuperBlock> {
-        // SAFETY: for a reconfiguration the VFS sets `root` to the mount's root dentry, whose
-        // super block outlives the call.
-        unsafe {
-            let root = (*self.as_ptr()).root;
-            if root.is_null() {
-                return None;
-            }
-            Some(crate::super_block::SuperBlock::from_raw((*root).d_sb))
-        }
-    }
-
+    /// Logs an error message against this mount: `mount(8)` shows it, and so does the kernel log.
     pub(crate) fn error(&self, msg: &CStr) {
         // SAFETY: `self.0.get()` is a valid context by the type's construction, and `msg` is a
         // NUL-terminated string that outlives the call.
@@ -86,7 +80,7 @@ pub(crate) enum DaxMode {
     Inode,
 }
 
-/// Parses one mount parameter against ferrite's option table (`src/helpers.c`).
+/// Parses one mount parameter against ferrite's option table (`src/vfs/vfs.c`).
 ///
 /// Returns `Ok(None)` for a parameter ferrite does not know, which the VFS then handles (`source`)
 /// or refuses with a message naming it.

@@ -5,18 +5,22 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h) (`struct file_system_type`,
 //! `register_filesystem`).
 
+use super::fs_context::{self, FsContext, MountOption};
+use super::{errno, Dentry, Inode, Kstatfs, SuperBlock};
 use crate::bindings;
-use crate::fs_context::{self, FsContext, MountOption};
-use crate::super_block::SuperBlock;
-use crate::vfs::{Dentry, InodeRef};
+use crate::vfs::super_block::SeqFile;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::error::to_result;
+use kernel::error::{to_result, VTABLE_DEFAULT_ERROR};
 use kernel::ffi;
 use kernel::prelude::*;
-use kernel::types::Opaque;
+use kernel::types::{ARef, Opaque};
 
-/// A filesystem that can be registered with the VFS.
-pub(crate) trait FileSystem {
+/// A filesystem type: its mount callbacks (`file_system_type`, `fs_context_operations`) and its
+/// super block operations (`super_operations`: the methods from `evict_inode` on, NULL in the
+/// table where not implemented). The callback contract is in the
+/// [layer's documentation](super#callbacks).
+#[vtable]
+pub(crate) trait FileSystem: Sized + 'static {
     /// The name under which the type appears in `/proc/filesystems` and `mount -t`.
     const NAME: &'static CStr;
 
@@ -26,15 +30,47 @@ pub(crate) trait FileSystem {
     /// Accepts or refuses one mount option.
     fn parse_option(fc: &FsContext, opt: MountOption) -> Result;
 
-    /// Reads and validates the filesystem on the device of `sb`, sets the super block up, and
-    /// returns the mount's data (which the super block then keeps in `s_fs_info`).
-    fn fill_super(sb: &SuperBlock, fc: &FsContext) -> Result<Pin<KBox<Self::Data>>>;
+    /// Reads and validates the filesystem on the device of `sb`, sets the super block up
+    /// ([`SuperBlock::init`]), and returns the mount's data (which the super block then keeps in
+    /// `s_fs_info`).
+    fn fill_super(sb: &SuperBlock<Self>, fc: &FsContext) -> Result<Pin<KBox<Self::Data>>>;
 
     /// The root directory's inode, once the mount's data is in place.
-    fn fill_root(sb: &SuperBlock) -> Result<InodeRef>;
+    fn fill_root(sb: &SuperBlock<Self>) -> Result<ARef<Inode<Self>>>;
 
     /// Accepts or refuses a remount; `read_only` is the requested change of the read-only flag.
-    fn reconfigure(sb: &SuperBlock, fc: &FsContext, read_only: Option<bool>) -> Result;
+    fn reconfigure(sb: &SuperBlock<Self>, fc: &FsContext, read_only: Option<bool>) -> Result;
+
+    /// `evict_inode`: the inode's last reference is gone (the layer then drops its pages and
+    /// clears it, as every `evict_inode` must).
+    fn evict_inode(_inode: &Inode<Self>) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `dirty_inode`: the VFS changed the inode's attributes in memory (`I_DIRTY_*` flags).
+    fn dirty_inode(_inode: &Inode<Self>, _flags: u32) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `statfs`.
+    fn statfs(_sb: &SuperBlock<Self>, _buf: &Kstatfs) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `show_options`: the mount options for `/proc/mounts`, each starting with a comma.
+    fn show_options(_sb: &SuperBlock<Self>, _m: &SeqFile) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `sync_fs`: makes everything written so far durable (`wait`: and waits for it).
+    fn sync_fs(_sb: &SuperBlock<Self>, _wait: bool) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `put_super`: the super block is being shut down; its inodes are gone, its data still set.
+    fn put_super(_sb: &SuperBlock<Self>) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// Static storage for one `file_system_type`.
@@ -135,14 +171,6 @@ unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut bindings::fs_contex
     0
 }
 
-/// Turns a `Result` into the errno convention of VFS callbacks.
-fn errno(r: Result) -> ffi::c_int {
-    match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
 /// `fs_context_operations::parse_param`.
 ///
 /// # Safety
@@ -170,10 +198,14 @@ unsafe extern "C" fn parse_param<T: FileSystem>(
 unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut bindings::fs_context) -> ffi::c_int {
     // SAFETY: `fc` is valid by the function's contract.
     let fcr = unsafe { FsContext::from_raw(fc) };
-    match fcr.reconfigure_sb() {
-        Some(sb) => errno(T::reconfigure(sb, fcr, fcr.read_only_change())),
-        None => EINVAL.to_errno(),
+    let root = fcr.root();
+    if root.is_null() {
+        return EINVAL.to_errno();
     }
+    // SAFETY: for a reconfiguration the VFS sets `root` to the mount's root dentry, of a super
+    // block of `T` (these context operations are `T`'s), which outlives the call.
+    let sb = unsafe { Dentry::<T>::from_raw(root) }.super_block();
+    errno(T::reconfigure(sb, fcr, fcr.read_only_change()))
 }
 
 /// `fs_context_operations::get_tree`: a super block on the block device named by the mount.
@@ -197,8 +229,9 @@ unsafe extern "C" fn fill_super<T: FileSystem>(
     sb: *mut bindings::super_block,
     fc: *mut bindings::fs_context,
 ) -> ffi::c_int {
-    // SAFETY: both are valid for this call by the function's contract; `sb` has `s_bdev` set.
-    let (sbr, fcr) = unsafe { (SuperBlock::from_raw(sb), FsContext::from_raw(fc)) };
+    // SAFETY: both are valid for this call by the function's contract; `sb` has `s_bdev` set and
+    // is of filesystem type `T` (`get_tree::<T>` asked for it).
+    let (sbr, fcr) = unsafe { (SuperBlock::<T>::from_raw(sb), FsContext::from_raw(fc)) };
     let data = match T::fill_super(sbr, fcr) {
         Ok(data) => data,
         Err(e) => return e.to_errno(),

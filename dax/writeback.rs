@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Writeback of a DAX file's dirty entries: the address space operations of DAX files.
+//!
+//! A store through a shared DAX mapping dirties the entry of its page (or PMD) in the mapping;
+//! `fsync`, `msync` and `sync` reach [`writepages`], which flushes the CPU cache lines of the
+//! dirty entries (`dax_writeback_mapping_range`). What was written back is visible in the
+//! kernel's own `dax_writeback_range` and `dax_writeback_one` tracepoints, without a second walk
+//! of the dirty tags here.
+
+use super::DaxFileSystem;
+use crate::bindings;
+use crate::vfs::{empty_table, Inode};
+use core::marker::PhantomData;
+use kernel::ffi;
+use kernel::prelude::*;
+
+/// The address space operations of `T`'s DAX files.
+struct Table<T>(PhantomData<T>);
+
+impl<T: DaxFileSystem> Table<T> {
+    const AOPS: bindings::address_space_operations = bindings::address_space_operations {
+        // No page cache: dirty tracking is the DAX core's, in the mapping's entries.
+        dirty_folio: Some(bindings::noop_dirty_folio),
+        writepages: Some(writepages::<T>),
+        // SAFETY: `address_space_operations` is a table of nullable function pointers.
+        ..unsafe { empty_table() }
+    };
+}
+
+/// The address space operations of `T`'s DAX files.
+pub(crate) const fn aops<T: DaxFileSystem>() -> &'static bindings::address_space_operations {
+    &Table::<T>::AOPS
+}
+
+/// `writepages`: flushes the cache lines of the dirty DAX entries of the range `wbc` asks for.
+///
+/// # Safety
+///
+/// Called by the writeback code with a valid mapping of an inode of `T` (the table is installed
+/// only on `T`'s DAX files).
+unsafe extern "C" fn writepages<T: DaxFileSystem>(
+    mapping: *mut bindings::address_space,
+    wbc: *mut bindings::writeback_control,
+) -> ffi::c_int {
+    // SAFETY: the mapping's host is a live inode of `T` while its pages are written back.
+    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+    let Some(dax) = T::dax_device(inode.super_block()) else {
+        return EIO.to_errno();
+    };
+    // SAFETY: all three valid; the DAX device lives as long as the mount.
+    unsafe { bindings::dax_writeback_mapping_range(mapping, dax.as_ptr(), wbc) }
+}
