@@ -76,7 +76,7 @@ pub(crate) fn pages_free_for<T: DaxFileSystem>(
 /// time is updated.
 pub(crate) fn mmap<T: DaxFileSystem>(file: &File<T>, vma: &VmArea) -> Result {
     let dax = T::dax_device(file.inode().super_block()).ok_or(EIO)?;
-    let ops: &'static bindings::vm_operations_struct = &Table::<T>::VM_OPS;
+    let ops: &'static bindings::vm_operations_struct = &VmOpsTable::<T>::VM_OPS;
     // SAFETY: `vma` is the mapping being set up for `file` (type invariants); the DAX device
     // lives as long as the mount; the operations table is `'static`.
     kernel::error::to_result(unsafe {
@@ -85,16 +85,15 @@ pub(crate) fn mmap<T: DaxFileSystem>(file: &File<T>, vma: &VmArea) -> Result {
 }
 
 /// The VMA operations of `T`'s DAX files.
-struct Table<T>(PhantomData<T>);
+struct VmOpsTable<T>(PhantomData<T>);
 
-impl<T: DaxFileSystem> Table<T> {
+impl<T: DaxFileSystem> VmOpsTable<T> {
     const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
-        fault: Some(fault::<T>),
+        fault: Some(page_fault::<T, false>),
         huge_fault: Some(huge_fault::<T>),
-        page_mkwrite: Some(mkwrite::<T>),
-        pfn_mkwrite: Some(mkwrite::<T>),
-        // SAFETY: `vm_operations_struct` holds nullable function pointers and a NULL name.
-        ..unsafe { crate::vfs::empty_table() }
+        page_mkwrite: Some(page_fault::<T, true>),
+        pfn_mkwrite: Some(page_fault::<T, true>),
+        ..crate::vfs::empty_table()
     };
 }
 
@@ -114,7 +113,7 @@ enum Kind {
 /// # Invariants
 ///
 /// The wrapped fault is valid while the wrapper is borrowed, on a VMA with the operations of
-/// [`Table<T>`] (so its file is a DAX file of `T`, which the VMA pins with its inode, super
+/// [`VmOpsTable<T>`] (so its file is a DAX file of `T`, which the VMA pins with its inode, super
 /// block and mapping for the duration of the fault).
 #[repr(transparent)]
 struct Fault<T>(Opaque<bindings::vm_fault>, PhantomData<T>);
@@ -158,26 +157,18 @@ impl<T: DaxFileSystem> Fault<T> {
     }
 }
 
-/// A PTE fault.
+/// A fault of a page (`fault`: `MKWRITE` false) or on a page mapped read-only (`page_mkwrite`,
+/// `pfn_mkwrite`: `MKWRITE` true).
 ///
 /// # Safety
 ///
-/// Called by the memory manager with a valid fault on a VMA with `Table<T>`'s operations.
-unsafe extern "C" fn fault<T: DaxFileSystem>(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-    // SAFETY: as this function's own contract, which is `Fault`'s invariant.
-    dax_fault(unsafe { &*vmf.cast::<Fault<T>>() }, 0, Kind::Pte)
-}
-
-/// `page_mkwrite` and `pfn_mkwrite`: a write to a page mapped read-only.
-///
-/// # Safety
-///
-/// As for [`fault`].
-unsafe extern "C" fn mkwrite<T: DaxFileSystem>(
+/// Called by the memory manager with a valid fault on a VMA with `VmOpsTable<T>`'s operations.
+unsafe extern "C" fn page_fault<T: DaxFileSystem, const MKWRITE: bool>(
     vmf: *mut bindings::vm_fault,
 ) -> bindings::vm_fault_t {
+    let kind = if MKWRITE { Kind::Mkwrite } else { Kind::Pte };
     // SAFETY: as this function's own contract, which is `Fault`'s invariant.
-    dax_fault(unsafe { &*vmf.cast::<Fault<T>>() }, 0, Kind::Mkwrite)
+    dax_fault(unsafe { &*vmf.cast::<Fault<T>>() }, 0, kind)
 }
 
 /// A fault of `order`. The memory manager also tries PUD (1 GiB) faults wherever a DAX mapping
@@ -186,7 +177,7 @@ unsafe extern "C" fn mkwrite<T: DaxFileSystem>(
 ///
 /// # Safety
 ///
-/// As for [`fault`].
+/// As for [`page_fault`].
 unsafe extern "C" fn huge_fault<T: DaxFileSystem>(
     vmf: *mut bindings::vm_fault,
     order: ffi::c_uint,

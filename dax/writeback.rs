@@ -16,21 +16,20 @@ use kernel::ffi;
 use kernel::prelude::*;
 
 /// The address space operations of `T`'s DAX files.
-struct Table<T>(PhantomData<T>);
+struct AopsTable<T>(PhantomData<T>);
 
-impl<T: DaxFileSystem> Table<T> {
+impl<T: DaxFileSystem> AopsTable<T> {
     const AOPS: bindings::address_space_operations = bindings::address_space_operations {
         // No page cache: dirty tracking is the DAX core's, in the mapping's entries.
         dirty_folio: Some(bindings::noop_dirty_folio),
         writepages: Some(writepages::<T>),
-        // SAFETY: `address_space_operations` is a table of nullable function pointers.
-        ..unsafe { empty_table() }
+        ..empty_table()
     };
 }
 
 /// The address space operations of `T`'s DAX files.
 pub(crate) const fn aops<T: DaxFileSystem>() -> &'static bindings::address_space_operations {
-    &Table::<T>::AOPS
+    &AopsTable::<T>::AOPS
 }
 
 /// `writepages`: flushes the cache lines of the dirty DAX entries of the range `wbc` asks for.

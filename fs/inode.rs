@@ -159,7 +159,7 @@ pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
     attr.copy_to(idmap, inode);
     match new_size {
         // The size and every other attribute in one transaction: setattr is atomic.
-        Some(size) => super::file::truncate(mount, inode, size),
+        Some(size) => super::space::truncate(mount, inode, size),
         None => persist_attrs(mount, inode),
     }
 }

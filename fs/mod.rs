@@ -34,13 +34,14 @@ mod mount;
 pub(crate) mod namei;
 pub(crate) mod ops;
 mod pmem_io;
+mod space;
 pub(crate) mod super_ops;
 mod txn;
 
 use crate::dax::{device::DaxDevice, DaxFileSystem, FaultEvent};
 use crate::pmem::Pmem;
 use crate::stats::{Counter, Stats};
-use crate::vfs::fs_context::{DaxMode, MountOption};
+use crate::vfs::fs_context::{MountOption, Param, ParamTable, ParamValues, Params};
 use crate::vfs::{FileSystem, FsContext, Kstatfs};
 use format::{Superblock, MAX_FILE_SIZE};
 use kernel::c_str;
@@ -68,6 +69,27 @@ pub(crate) type Kiocb = crate::vfs::Kiocb<Ferrite>;
 
 /// The `ferrite` filesystem type.
 pub(crate) struct Ferrite;
+
+/// The option numbers of ferrite's mount options.
+mod opt {
+    /// `dax`.
+    pub(super) const DAX: u8 = 0;
+    /// `dax=always|never|inode`.
+    pub(super) const DAX_MODE: u8 = 1;
+}
+
+/// The values of `dax=`, by number: only `always` (0) is accepted.
+static DAX_MODES: ParamValues<3> = ParamValues::new([
+    (c_str!("always"), 0),
+    (c_str!("never"), 1),
+    (c_str!("inode"), 2),
+]);
+
+/// ferrite's mount options: `dax` and `dax=MODE`, as ext4 and XFS name them.
+static PARAMS: Params<2> = Params::new([
+    Param::flag(c_str!("dax"), opt::DAX),
+    Param::enumerated(c_str!("dax"), opt::DAX_MODE, &DAX_MODES),
+]);
 
 /// Hard links an inode may have (as ext4).
 const MAX_LINKS: u32 = 65000;
@@ -149,10 +171,12 @@ impl FileSystem for Ferrite {
     const NAME: &'static CStr = c_str!("ferrite");
     type Data = Mount;
 
-    fn parse_option(fc: &FsContext, opt: MountOption) -> Result {
-        match opt {
-            MountOption::Dax | MountOption::DaxMode(DaxMode::Always) => Ok(()),
-            MountOption::DaxMode(DaxMode::Never | DaxMode::Inode) => {
+    const PARAMS: ParamTable = PARAMS.table();
+
+    fn parse_option(fc: &FsContext, o: MountOption) -> Result {
+        match (o.opt, o.value) {
+            (opt::DAX, _) | (opt::DAX_MODE, 0) => Ok(()),
+            _ => {
                 fc.error(c_str!(
                     "only dax=always is supported: ferrite always uses DAX"
                 ));

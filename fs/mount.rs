@@ -30,7 +30,7 @@ pub(crate) fn to_errno(e: format::Error<Error>) -> Error {
 }
 
 /// What mount learned from the device.
-pub(crate) struct Loaded {
+pub(crate) struct MountState {
     pub(crate) sb: Superblock,
     /// The journal header after recovery: an empty log.
     pub(crate) journal: JournalHeader,
@@ -43,7 +43,7 @@ const BS: u64 = BLOCK_SIZE as u64;
 
 /// Reads and validates the superblock, replays the journal and checks the root inode. Every
 /// failure is reported against `fc`; corruption gives `EUCLEAN`.
-pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
+pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<MountState> {
     let mut buf: KBox<Block> = mem::zeroed_box()?;
     let mut scratch = mem::scratch()?;
     let dev_blocks = pmem.len() / BS;
@@ -132,7 +132,7 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<Loaded> {
         fc.error_fmt(fmt!("the root inode {} is not a directory", sb.root_ino));
         return Err(errno::euclean());
     }
-    Ok(Loaded {
+    Ok(MountState {
         force_ro: sb.mount_mode() == MountMode::ReadOnly,
         sb,
         journal,

@@ -120,9 +120,9 @@ pub(crate) trait Operations {
 }
 
 /// The `iomap_ops` table of `M`.
-struct Table<M>(PhantomData<M>);
+struct IomapTable<M>(PhantomData<M>);
 
-impl<M: Operations> Table<M> {
+impl<M: Operations> IomapTable<M> {
     const OPS: bindings::iomap_ops = bindings::iomap_ops {
         iomap_begin: Some(iomap_begin::<M>),
         iomap_end: if M::HAS_END {
@@ -135,7 +135,7 @@ impl<M: Operations> Table<M> {
 
 /// The `iomap_ops` table of `M`, for the iomap and DAX calls that walk a file.
 pub(crate) fn ops<M: Operations>() -> &'static bindings::iomap_ops {
-    &Table::<M>::OPS
+    &IomapTable::<M>::OPS
 }
 
 /// `iomap_ops::iomap_begin`.

@@ -43,13 +43,13 @@ struct FerriteModule {
     _fs: vfs::fs_type::Registration,
     _sysfs: stats::SysfsRoot,
     #[cfg(ferrite_trace)]
-    _trace: pmem::trace::Registration,
+    _trace: pmem::trace::TraceDir,
 }
 
 impl kernel::Module for FerriteModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         #[cfg(ferrite_trace)]
-        let trace = pmem::trace::Registration::new()?;
+        let trace = pmem::trace::TraceDir::new()?;
         let sysfs = stats::SysfsRoot::new()?;
         let fs = vfs::fs_type::Registration::new::<fs::Ferrite>(&FERRITE_TYPE, module)?;
         pr_info!("filesystem type registered\n");

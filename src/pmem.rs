@@ -67,9 +67,9 @@ pub(crate) mod trace {
     }
 
     /// `/sys/kernel/debug/ferrite` while the module is loaded.
-    pub(crate) struct Registration;
+    pub(crate) struct TraceDir;
 
-    impl Registration {
+    impl TraceDir {
         /// Creates the debugfs files.
         pub(crate) fn new() -> Result<Self> {
             // SAFETY: called once, at module load; no precondition.
@@ -78,7 +78,7 @@ pub(crate) mod trace {
         }
     }
 
-    impl Drop for Registration {
+    impl Drop for TraceDir {
         fn drop(&mut self) {
             // SAFETY: `new` created the files; this runs once, at module unload.
             unsafe { bindings::ferrite_trace_exit() };

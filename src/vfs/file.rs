@@ -172,9 +172,9 @@ pub(crate) trait FileOperations {
 }
 
 /// The `file_operations` table of `F`.
-pub(crate) struct Table<F>(PhantomData<F>);
+pub(crate) struct FileOpsTable<F>(PhantomData<F>);
 
-impl<F: FileOperations> Table<F> {
+impl<F: FileOperations> FileOpsTable<F> {
     /// The table: generic VFS helpers where `F` implies them (directory reads, splice over the
     /// iterators, huge-page alignment), NULL where `F` has nothing.
     pub(crate) const TABLE: bindings::file_operations = bindings::file_operations {
@@ -231,8 +231,7 @@ impl<F: FileOperations> Table<F> {
         } else {
             None
         },
-        // SAFETY: `file_operations` holds nullable function pointers, a NULL `owner` and flags.
-        ..unsafe { empty_table() }
+        ..empty_table()
     };
 }
 

@@ -62,28 +62,136 @@ impl FsContext {
     }
 }
 
-/// A mount option ferrite knows.
-pub(crate) enum MountOption {
-    /// `dax`.
-    Dax,
-    /// `dax=MODE`.
-    DaxMode(DaxMode),
+/// One mount parameter a filesystem accepts (`struct fs_parameter_spec`), as the C macros
+/// `fsparam_flag` and `fsparam_enum` make them.
+#[repr(transparent)]
+pub(crate) struct Param(bindings::fs_parameter_spec);
+
+impl Param {
+    /// A flag: `name` with no value (`fsparam_flag`), reported as option `opt`.
+    pub(crate) const fn flag(name: &'static CStr, opt: u8) -> Self {
+        Self(bindings::fs_parameter_spec {
+            name: name.as_char_ptr(),
+            type_: None,
+            opt,
+            flags: 0,
+            data: core::ptr::null(),
+        })
+    }
+
+    /// `name=VALUE` with VALUE one of `values` (`fsparam_enum`), reported as option `opt` with
+    /// the value's number.
+    pub(crate) const fn enumerated<const N: usize>(
+        name: &'static CStr,
+        opt: u8,
+        values: &'static ParamValues<N>,
+    ) -> Self {
+        Self(bindings::fs_parameter_spec {
+            name: name.as_char_ptr(),
+            type_: Some(bindings::fs_param_is_enum),
+            opt,
+            flags: 0,
+            data: core::ptr::from_ref(values).cast(),
+        })
+    }
 }
 
-/// The values of `dax=`.
-pub(crate) enum DaxMode {
-    /// `dax=always`.
-    Always,
-    /// `dax=never`.
-    Never,
-    /// `dax=inode`.
-    Inode,
+/// The values of an enumerated parameter (`struct constant_table[]`), NULL-terminated by
+/// construction.
+#[repr(C)]
+pub(crate) struct ParamValues<const N: usize> {
+    values: [bindings::constant_table; N],
+    end: bindings::constant_table,
 }
 
-/// Parses one mount parameter against ferrite's option table (`src/vfs/vfs.c`).
+// SAFETY: the table is never written after it is built; its pointers are to `'static` strings.
+unsafe impl<const N: usize> Sync for ParamValues<N> {}
+
+impl<const N: usize> ParamValues<N> {
+    /// The table of `(name, number)` pairs.
+    pub(crate) const fn new(values: [(&'static CStr, i32); N]) -> Self {
+        let mut t = [bindings::constant_table {
+            name: core::ptr::null(),
+            value: 0,
+        }; N];
+        let mut i = 0;
+        while i < N {
+            t[i] = bindings::constant_table {
+                name: values[i].0.as_char_ptr(),
+                value: values[i].1,
+            };
+            i += 1;
+        }
+        Self {
+            values: t,
+            end: bindings::constant_table {
+                name: core::ptr::null(),
+                value: 0,
+            },
+        }
+    }
+}
+
+/// The mount parameters of a filesystem (`struct fs_parameter_spec[]`), NULL-terminated by
+/// construction; the VFS parses the options of a mount against it (`fs_parse`).
+#[repr(C)]
+pub(crate) struct Params<const N: usize> {
+    specs: [Param; N],
+    end: bindings::fs_parameter_spec,
+}
+
+// SAFETY: the table is never written after it is built; its pointers are to `'static` strings,
+// value tables and functions.
+unsafe impl<const N: usize> Sync for Params<N> {}
+
+impl<const N: usize> Params<N> {
+    /// The table of `specs`.
+    pub(crate) const fn new(specs: [Param; N]) -> Self {
+        Self {
+            specs,
+            end: bindings::fs_parameter_spec {
+                name: core::ptr::null(),
+                type_: None,
+                opt: 0,
+                flags: 0,
+                data: core::ptr::null(),
+            },
+        }
+    }
+
+    /// The table, for [`FileSystem::PARAMS`](super::FileSystem::PARAMS).
+    pub(crate) const fn table(&'static self) -> ParamTable {
+        ParamTable(core::ptr::from_ref(self).cast())
+    }
+}
+
+/// A NUL-terminated `fs_parameter_spec` table in static memory, made by [`Params::table`].
+#[derive(Clone, Copy)]
+pub(crate) struct ParamTable(*const bindings::fs_parameter_spec);
+
+// SAFETY: it points to a `Params`, which is `Sync` and `'static`.
+unsafe impl Sync for ParamTable {}
+
+impl ParamTable {
+    /// The raw pointer, for `file_system_type::parameters`.
+    pub(crate) fn as_ptr(self) -> *const bindings::fs_parameter_spec {
+        self.0
+    }
+}
+
+/// A mount option of the filesystem's table, parsed: the option number its [`Param`] gave, and
+/// for an enumerated one the value's number.
+pub(crate) struct MountOption {
+    /// The option number.
+    pub(crate) opt: u8,
+    /// The value's number (enumerated options; 0 for flags).
+    pub(crate) value: u32,
+}
+
+/// Parses one mount parameter against the filesystem's table `params` (`fs_parse`).
 ///
-/// Returns `Ok(None)` for a parameter ferrite does not know, which the VFS then handles (`source`)
-/// or refuses with a message naming it.
+/// Returns `Ok(None)` for a parameter the table does not have, which the VFS then handles
+/// (`source`) or refuses with a message naming it.
 ///
 /// # Safety
 ///
@@ -91,22 +199,16 @@ pub(crate) enum DaxMode {
 pub(crate) unsafe fn parse_param(
     fc: *mut bindings::fs_context,
     param: *mut bindings::fs_parameter,
+    params: ParamTable,
 ) -> Result<Option<MountOption>> {
     let mut value = 0u32;
-    // SAFETY: `fc` and `param` are valid by the caller's guarantee; `value` is a valid out-pointer.
-    let opt = unsafe { bindings::ferrite_parse_param(fc, param, &mut value) };
+    // SAFETY: `fc` and `param` are valid by the caller's guarantee; the table is a static,
+    // NULL-terminated `fs_parameter_spec` array (`ParamTable`); `value` is a valid out-pointer.
+    let opt = unsafe { bindings::ferrite_fs_parse(fc, params.as_ptr(), param, &mut value) };
     if opt == ENOPARAM.to_errno() {
         return Ok(None);
     }
     kernel::error::to_result(opt)?;
-    Ok(Some(match opt as u32 {
-        bindings::ferrite_opt_FERRITE_OPT_DAX => MountOption::Dax,
-        bindings::ferrite_opt_FERRITE_OPT_DAX_MODE => MountOption::DaxMode(match value {
-            bindings::ferrite_dax_mode_FERRITE_DAX_ALWAYS => DaxMode::Always,
-            bindings::ferrite_dax_mode_FERRITE_DAX_NEVER => DaxMode::Never,
-            bindings::ferrite_dax_mode_FERRITE_DAX_INODE => DaxMode::Inode,
-            _ => return Err(EINVAL),
-        }),
-        _ => return Err(EINVAL),
-    }))
+    let opt = u8::try_from(opt).map_err(|_| EINVAL)?;
+    Ok(Some(MountOption { opt, value }))
 }

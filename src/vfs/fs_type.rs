@@ -5,7 +5,7 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h) (`struct file_system_type`,
 //! `register_filesystem`).
 
-use super::fs_context::{self, FsContext, MountOption};
+use super::fs_context::{self, FsContext, MountOption, ParamTable};
 use super::{errno, Dentry, Inode, Kstatfs, SuperBlock};
 use crate::bindings;
 use crate::vfs::super_block::SeqFile;
@@ -27,7 +27,10 @@ pub(crate) trait FileSystem: Sized + 'static {
     /// What a mounted instance keeps (in `s_fs_info`), dropped after the super block is shut down.
     type Data: Send + Sync;
 
-    /// Accepts or refuses one mount option.
+    /// The mount options the filesystem knows.
+    const PARAMS: ParamTable;
+
+    /// Accepts or refuses one mount option of [`PARAMS`](Self::PARAMS).
     fn parse_option(fc: &FsContext, opt: MountOption) -> Result;
 
     /// Reads and validates the filesystem on the device of `sb`, sets the super block up
@@ -119,6 +122,7 @@ impl Registration {
             name: T::NAME.as_char_ptr(),
             fs_flags: bindings::FS_REQUIRES_DEV as ffi::c_int,
             init_fs_context: Some(init_fs_context::<T>),
+            parameters: T::PARAMS.as_ptr(),
             kill_sb: Some(kill_sb::<T>),
             owner: module.as_ptr().cast(),
             ..Default::default()
@@ -181,7 +185,7 @@ unsafe extern "C" fn parse_param<T: FileSystem>(
     param: *mut bindings::fs_parameter,
 ) -> ffi::c_int {
     // SAFETY: `fc` and `param` are valid by the function's contract.
-    match unsafe { fs_context::parse_param(fc, param) } {
+    match unsafe { fs_context::parse_param(fc, param, T::PARAMS) } {
         // Not ours: the VFS handles `source` and refuses the rest with a message.
         Ok(None) => ENOPARAM.to_errno(),
         // SAFETY: `fc` is valid for the duration of this call.

@@ -4,8 +4,10 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h) (`struct inode`).
 //!
-//! New inodes are in [`new`], the operations table in [`ops`].
+//! New inodes are in [`new`], the operations trait and table in [`ops`], its trampolines in
+//! `callbacks`.
 
+mod callbacks;
 pub(crate) mod new;
 pub(crate) mod ops;
 

@@ -71,13 +71,29 @@ fn ssize(r: Result<usize>) -> isize {
     }
 }
 
-/// A table of nullable function pointers (and plain flags), all zeroes: the empty table.
+/// A C operations table for which all zeroes is a valid value: the empty table, every operation
+/// NULL.
 ///
 /// # Safety
 ///
-/// `T` must be a C operations table whose every field is a nullable function pointer, a
-/// nullable pointer or an integer, for which all zeroes is a valid value.
-pub(crate) const unsafe fn empty_table<T>() -> T {
-    // SAFETY: all zeroes is a valid `T`, by the function's contract.
+/// Every field of the type must be a nullable function pointer, a nullable pointer or an
+/// integer.
+pub(crate) unsafe trait OpsTable: Sized {}
+
+// SAFETY: `inode_operations` is a table of nullable function pointers.
+unsafe impl OpsTable for crate::bindings::inode_operations {}
+// SAFETY: `file_operations` holds nullable function pointers, an `owner` pointer (NULL is no
+// module) and `fop_flags`, an integer.
+unsafe impl OpsTable for crate::bindings::file_operations {}
+// SAFETY: `super_operations` is a table of nullable function pointers.
+unsafe impl OpsTable for crate::bindings::super_operations {}
+// SAFETY: `address_space_operations` is a table of nullable function pointers.
+unsafe impl OpsTable for crate::bindings::address_space_operations {}
+// SAFETY: `vm_operations_struct` holds nullable function pointers and a `name` function pointer.
+unsafe impl OpsTable for crate::bindings::vm_operations_struct {}
+
+/// The empty table of type `T`, for the fields a table built from a trait leaves out.
+pub(crate) const fn empty_table<T: OpsTable>() -> T {
+    // SAFETY: all zeroes is a valid `T` (the `OpsTable` contract).
     unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
 }

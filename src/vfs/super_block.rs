@@ -88,7 +88,7 @@ impl<T: FileSystem> SuperBlock<T> {
         uuid: &[u8; 16],
     ) -> Result {
         let max = i64::try_from(max_bytes).unwrap_or(i64::MAX);
-        let ops: &'static bindings::super_operations = &Table::<T>::TABLE;
+        let ops: &'static bindings::super_operations = &SuperOpsTable::<T>::TABLE;
         // SAFETY: the super block is being filled in by `fill_super` and not yet visible; the
         // operations table is `'static`; `uuid` is 16 readable bytes.
         kernel::error::to_result(unsafe {
@@ -146,9 +146,9 @@ impl SeqFile {
 }
 
 /// The `super_operations` table of `T`.
-struct Table<T>(PhantomData<T>);
+struct SuperOpsTable<T>(PhantomData<T>);
 
-impl<T: FileSystem> Table<T> {
+impl<T: FileSystem> SuperOpsTable<T> {
     const TABLE: bindings::super_operations = bindings::super_operations {
         evict_inode: Some(evict_inode::<T>),
         dirty_inode: if T::HAS_DIRTY_INODE {
@@ -176,8 +176,7 @@ impl<T: FileSystem> Table<T> {
         } else {
             None
         },
-        // SAFETY: `super_operations` is a table of nullable function pointers.
-        ..unsafe { empty_table() }
+        ..empty_table()
     };
 }
 

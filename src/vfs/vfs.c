@@ -23,27 +23,11 @@ void ferrite_fc_error(struct fs_context *fc, const char *msg)
 	errorfc(fc, "%s", msg);
 }
 
-/*
- * ferrite's mount options. The table is C because fs_parse() takes a fs_parameter_spec table
- * built by the fsparam_* macros.
- */
-static const struct constant_table ferrite_dax_modes[] = {
-	{ "always", FERRITE_DAX_ALWAYS },
-	{ "never", FERRITE_DAX_NEVER },
-	{ "inode", FERRITE_DAX_INODE },
-	{}
-};
-
-static const struct fs_parameter_spec ferrite_params[] = {
-	fsparam_flag("dax", FERRITE_OPT_DAX),
-	fsparam_enum("dax", FERRITE_OPT_DAX_MODE, ferrite_dax_modes),
-	{}
-};
-
-int ferrite_parse_param(struct fs_context *fc, struct fs_parameter *param, unsigned int *value)
+int ferrite_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
+		     struct fs_parameter *param, unsigned int *value)
 {
 	struct fs_parse_result result;
-	int opt = fs_parse(fc, ferrite_params, param, &result);
+	int opt = fs_parse(fc, desc, param, &result);
 
 	if (opt >= 0)
 		*value = result.uint_32;

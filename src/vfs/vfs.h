@@ -14,23 +14,15 @@ struct delayed_call;
 struct fs_context;
 struct fs_parameter;
 
-/* Mount options (src/vfs/vfs.c holds the fs_parameter_spec table). */
-enum ferrite_opt {
-	FERRITE_OPT_DAX,	/* "dax" */
-	FERRITE_OPT_DAX_MODE,	/* "dax=always|never|inode" */
-};
-
-enum ferrite_dax_mode {
-	FERRITE_DAX_ALWAYS,
-	FERRITE_DAX_NEVER,
-	FERRITE_DAX_INODE,
-};
+struct fs_parameter_spec;
 
 /*
- * fs_parse() against ferrite's option table: returns the option (enum ferrite_opt) with its
- * enum value in *value, or a negative errno (-ENOPARAM for an option ferrite does not know).
+ * fs_parse() against a filesystem's parameter table: returns the option number with its value in
+ * *value (the number of an enumerated value), or a negative errno (-ENOPARAM for an option the
+ * table does not have).
  */
-int ferrite_parse_param(struct fs_context *fc, struct fs_parameter *param, unsigned int *value);
+int ferrite_fs_parse(struct fs_context *fc, const struct fs_parameter_spec *desc,
+		     struct fs_parameter *param, unsigned int *value);
 
 /* bdev_nr_bytes(). */
 long long ferrite_bdev_nr_bytes(struct block_device *bdev);

@@ -33,8 +33,8 @@ impl<T: FileSystem> Ops<T> {
         F: FileOperations<FileSystem = T>,
     {
         Self {
-            iops: &super::ops::Table::<I>::TABLE,
-            fops: Some(&file::Table::<F>::TABLE),
+            iops: &super::ops::InodeOpsTable::<I>::TABLE,
+            fops: Some(&file::FileOpsTable::<F>::TABLE),
             aops: None,
             dax: false,
             special: false,
@@ -53,8 +53,8 @@ impl<T: FileSystem> Ops<T> {
         F: FileOperations<FileSystem = T>,
     {
         Self {
-            iops: &super::ops::Table::<I>::TABLE,
-            fops: Some(&file::Table::<F>::TABLE),
+            iops: &super::ops::InodeOpsTable::<I>::TABLE,
+            fops: Some(&file::FileOpsTable::<F>::TABLE),
             aops: Some(aops),
             dax,
             special: false,
@@ -65,7 +65,7 @@ impl<T: FileSystem> Ops<T> {
     /// A symbolic link.
     pub(crate) const fn symlink<I: InodeOperations<FileSystem = T>>() -> Self {
         Self {
-            iops: &super::ops::Table::<I>::TABLE,
+            iops: &super::ops::InodeOpsTable::<I>::TABLE,
             fops: None,
             aops: None,
             dax: false,
@@ -77,7 +77,7 @@ impl<T: FileSystem> Ops<T> {
     /// A device, FIFO or socket (its file operations are the VFS's, by its type).
     pub(crate) const fn special<I: InodeOperations<FileSystem = T>>() -> Self {
         Self {
-            iops: &super::ops::Table::<I>::TABLE,
+            iops: &super::ops::InodeOpsTable::<I>::TABLE,
             fops: None,
             aops: None,
             dax: false,
