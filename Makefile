@@ -41,7 +41,8 @@ TRACE_DIR := $(CURDIR)/build/trace-module
 trace-module:
 	@mkdir -p $(TRACE_DIR)
 	@tar -c --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod*' \
-		--exclude=bindings_generated.rs Kbuild src fs dax iomap | tar -x -C $(TRACE_DIR)
+		--exclude=bindings_generated.rs Kbuild src fs dax iomap crates/ferrite-format/src \
+		| tar -x -C $(TRACE_DIR)
 	+@kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M=$(TRACE_DIR) \
 		RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
 		CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT) FERRITE_TRACE=1 $(TRACE_MAKEFLAGS) modules

@@ -4,10 +4,12 @@
 
 pub(crate) mod dir;
 pub(crate) mod file;
+#[path = "../crates/ferrite-format/src/format/mod.rs"]
 pub(crate) mod format;
 pub(crate) mod inode;
 mod mount;
 pub(crate) mod namei;
+#[path = "../crates/ferrite-format/src/ops/mod.rs"]
 pub(crate) mod ops;
 mod pmem_io;
 pub(crate) mod super_ops;
