@@ -543,6 +543,7 @@ pub(crate) fn collapse_root<I: BlockIo, K: TreeKind>(
 
 /// Calls `f(block, level)` for every node of the tree, checking each (fsck, dump, teardown).
 /// Visits parents before children.
+#[cfg(feature = "inspect")]
 pub(crate) fn walk_nodes<I: BlockIo, K: TreeKind>(
     io: &I,
     root: &TreeRoot,

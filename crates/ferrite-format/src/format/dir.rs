@@ -16,8 +16,7 @@
 
 use super::btree::{
     alloc, descend, fix_min, insert_sep, next_leaf, node_count, node_init, node_used, remove_leaf,
-    set_node_count, set_node_used, walk_nodes, Path, TreeKind, TreeRoot, MAX_TREE_DEPTH, NODE_END,
-    NODE_HDR,
+    set_node_count, set_node_used, Path, TreeKind, TreeRoot, MAX_TREE_DEPTH, NODE_END, NODE_HDR,
 };
 use super::bytes::{get_u16, get_u64, get_u8, put_bytes, put_u16, put_u64, put_u8, zero_range};
 use super::crc::siphash24;
@@ -25,10 +24,13 @@ use super::inode::{FT_BLK, FT_CHR, FT_DIR, FT_FIFO, FT_LNK, FT_REG, FT_SOCK};
 use super::{block_seal, Block, BlockIo, Corrupt, Error, Scratch, MAX_NAME_LEN};
 
 /// Cookie of the first call of readdir.
+#[cfg(feature = "inspect")]
 pub const COOKIE_START: u64 = 0;
 /// Cookie after `.` was returned.
+#[cfg(feature = "inspect")]
 pub const COOKIE_DOT: u64 = 1;
 /// Cookie after `..` was returned: the stored entries come next.
+#[cfg(feature = "inspect")]
 pub const COOKIE_DOTDOT: u64 = 2;
 /// Cookie after the last entry.
 pub const COOKIE_END: u64 = i64::MAX as u64;
@@ -555,6 +557,7 @@ pub fn dir_iter<I: BlockIo>(
 }
 
 /// Calls `f(block, level)` for every tree node of the directory, checking each.
+#[cfg(feature = "inspect")]
 pub fn dir_tree_nodes<I: BlockIo>(
     io: &I,
     owner: u64,
@@ -562,5 +565,5 @@ pub fn dir_tree_nodes<I: BlockIo>(
     buf: &mut Block,
     f: &mut dyn FnMut(u64, u16),
 ) -> Result<(), Error<I::Error>> {
-    walk_nodes::<I, DirKind>(io, &root.tree, owner, buf, f)
+    super::btree::walk_nodes::<I, DirKind>(io, &root.tree, owner, buf, f)
 }

@@ -12,8 +12,8 @@
 //! start can be mapped with a PMD.
 
 use super::btree::{
-    alloc, descend, fix_min, insert_sep, next_leaf, node_count, node_init, node_level, remove_leaf,
-    set_node_count, shift16, walk_nodes, Path, TreeKind, TreeRoot, MAX_TREE_DEPTH, NODE_HDR,
+    alloc, descend, fix_min, insert_sep, next_leaf, node_count, node_init, remove_leaf,
+    set_node_count, shift16, Path, TreeKind, TreeRoot, MAX_TREE_DEPTH, NODE_HDR,
 };
 use super::bytes::{get_u16, get_u32, get_u64, put_u16, put_u32, put_u64};
 use super::{block_seal, Block, BlockIo, Corrupt, Error, Scratch, MAX_FILE_BLOCKS};
@@ -117,11 +117,6 @@ impl ExtentRoot {
     /// An empty map.
     pub fn new() -> ExtentRoot {
         ExtentRoot::default()
-    }
-
-    /// Whether the map has no extent.
-    pub fn is_empty(&self) -> bool {
-        self.tree.blk == 0 && self.count == 0
     }
 
     /// Parses the inode data area of inode `ino`.
@@ -573,29 +568,6 @@ pub fn extent_remove_one<I: BlockIo>(
     }
 }
 
-/// The callback of [`extent_remove_range`]: frees a piece's physical blocks.
-pub type FreedFn<'a, I> =
-    dyn FnMut(&mut I, Extent) -> Result<(), Error<<I as BlockIo>::Error>> + 'a;
-
-/// Unmaps file blocks `start..end`, calling `freed(io, piece)` for every unmapped piece so the
-/// caller can free its physical blocks (truncate, punch hole).
-pub fn extent_remove_range<I: BlockIo>(
-    io: &mut I,
-    owner: u64,
-    root: &mut ExtentRoot,
-    start: u64,
-    end: u64,
-    scratch: &mut Scratch,
-    freed: &mut FreedFn<'_, I>,
-) -> Result<(), Error<I::Error>> {
-    let mut from = start;
-    while let Some(x) = extent_remove_one(io, owner, root, from, end, scratch)? {
-        from = x.end();
-        freed(io, x)?;
-    }
-    Ok(())
-}
-
 /// Calls `f` for every extent that ends after file block `from`, in order, until `f` returns
 /// `false`.
 pub fn extent_iter<I: BlockIo>(
@@ -629,6 +601,7 @@ pub fn extent_iter<I: BlockIo>(
 }
 
 /// Calls `f(block, level)` for every tree node of the map (not the inline root), checking each.
+#[cfg(feature = "inspect")]
 pub fn extent_tree_nodes<I: BlockIo>(
     io: &I,
     owner: u64,
@@ -636,10 +609,5 @@ pub fn extent_tree_nodes<I: BlockIo>(
     buf: &mut Block,
     f: &mut dyn FnMut(u64, u16),
 ) -> Result<(), Error<I::Error>> {
-    walk_nodes::<I, ExtentKind>(io, &root.tree, owner, buf, f)
-}
-
-/// Whether `buf` looks like an extent tree node (for dump tools).
-pub fn is_extent_node(buf: &Block) -> bool {
-    get_u32(buf, 0) == EXTENT_MAGIC && node_level(buf) < MAX_TREE_DEPTH as u16
+    super::btree::walk_nodes::<I, ExtentKind>(io, &root.tree, owner, buf, f)
 }

@@ -81,6 +81,7 @@ pub struct JournalHeader {
 
 impl JournalHeader {
     /// A fresh, empty journal for `layout`.
+    #[cfg(feature = "mkfs")]
     pub fn new(layout: &Layout, nonce: u64) -> JournalHeader {
         JournalHeader {
             log_blocks: layout.journal_blocks.saturating_sub(1),

@@ -31,20 +31,18 @@
 //! as the kernel's metadata allocator does, blocks report [`Corrupt::BlockOutOfRange`] and inodes
 //! [`Corrupt::InodeOutOfRange`], naming the first block or the inode.
 
-// Each user (the kernel module, the tools) takes a different part of this API, and in the kernel
-// the module is private to the module crate.
-#![allow(unused_imports, unreachable_pub, dead_code)]
-
 mod file;
+#[cfg(feature = "mkfs")]
 mod mkfs;
 mod namei;
 
+#[cfg(feature = "mkfs")]
 pub use mkfs::{mkfs, MkfsParams};
 
 use super::format::{
     bitmap_get, dir_lookup, inode_location, Bitmap, Block, BlockIo, Corrupt, DirEntry, DirRoot,
     Error, Inode, InodeData, Scratch, Superblock, Timespec, BITS_PER_BITMAP_BLOCK, INODE_SIZE,
-    S_IFDIR, S_IFMT,
+    S_IFDIR,
 };
 
 /// Attributes of a new inode.
