@@ -1,7 +1,6 @@
 //! Extent tree tests against a block-by-block model.
 use ferrite_format::*;
-mod common;
-use common::*;
+use ferrite_testing::*;
 use std::collections::BTreeMap;
 
 const OWNER: u64 = 42;

@@ -15,8 +15,6 @@
 //! now, [`Mutant::zero_unfenced`]) the commit record can be durable before the zeroes. A
 //! [`Mutant`] breaks one step of that protocol.
 
-#![allow(dead_code)]
-
 use ferrite_explore::explore::{explore, Options, Summary};
 use ferrite_explore::trace::{Trace, TraceWriter};
 use ferrite_format::ops::{mkfs, Ctx, MkfsParams, NewInode};
