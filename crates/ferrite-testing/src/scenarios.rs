@@ -6,7 +6,7 @@
 //! (`tools/tests/ops_fsck.rs`). Each scenario starts from a fresh filesystem made by [`format`]
 //! and ends with every unlinked inode freed, so fsck must find it clean.
 
-use ferrite_format::ops::{Ctx, MkfsParams, NewInode, Rename, Renamed};
+use ferrite_format::ops::{Ctx, MkfsParams, NewInodeAttrs, Rename, Renamed};
 use ferrite_format::*;
 use std::fmt::Debug;
 
@@ -133,8 +133,8 @@ where
         }
     }
 
-    pub fn attr(&mut self, mode: u32) -> NewInode {
-        NewInode {
+    pub fn attr(&mut self, mode: u32) -> NewInodeAttrs {
+        NewInodeAttrs {
             mode,
             uid: 1000,
             gid: 100,

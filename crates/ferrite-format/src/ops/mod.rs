@@ -47,7 +47,7 @@ use super::format::{
 
 /// Attributes of a new inode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NewInode {
+pub struct NewInodeAttrs {
     /// Type and permission bits.
     pub mode: u32,
     /// Owner.
@@ -81,7 +81,7 @@ pub struct Rename<'n> {
     /// Swap the two names (both must exist).
     pub exchange: bool,
     /// Leave a whiteout at the old name.
-    pub whiteout: Option<NewInode>,
+    pub whiteout: Option<NewInodeAttrs>,
     /// Change time of the inodes, modification and change time of the directories.
     pub now: Timespec,
 }

@@ -17,10 +17,10 @@ use super::super::format::{
     Timespec, BLOCK_SIZE, FT_CHR, FT_LNK, INLINE_DATA_MAX, INODE_FLAG_INLINE, INODE_SIZE, S_IFBLK,
     S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT,
 };
-use super::{dir_root, Counting, Ctx, NewInode, Rename, Renamed};
+use super::{dir_root, Counting, Ctx, NewInodeAttrs, Rename, Renamed};
 
 /// The inode record of a new inode `ino` of `mode` described by `attr`.
-fn new_record(ino: u64, attr: &NewInode, mode: u32) -> Inode {
+fn new_record(ino: u64, attr: &NewInodeAttrs, mode: u32) -> Inode {
     let mut i = Inode::new(ino, mode, attr.now);
     i.uid = attr.uid;
     i.gid = attr.gid;
@@ -179,7 +179,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         &mut self,
         dir: u64,
         name: &[u8],
-        attr: &NewInode,
+        attr: &NewInodeAttrs,
     ) -> Result<(Inode, Inode), Error<I::Error>> {
         let mode = attr.mode;
         let ftype = file_type(mode).ok_or(Error::Invalid)?;
@@ -206,7 +206,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     /// Creates an unlinked inode (`O_TMPFILE`): allocated, link count 0, in no directory.
     /// Regular files and special files only (`Invalid` for directories and symlinks). Until it
     /// is linked ([`link`](Self::link)) or freed, [`orphans`](Self::orphans) reports it.
-    pub fn create_tmpfile(&mut self, attr: &NewInode) -> Result<Inode, Error<I::Error>> {
+    pub fn create_tmpfile(&mut self, attr: &NewInodeAttrs) -> Result<Inode, Error<I::Error>> {
         let mode = attr.mode;
         file_type(mode).ok_or(Error::Invalid)?;
         if matches!(mode & S_IFMT, S_IFDIR | S_IFLNK) {
@@ -230,7 +230,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         dir: u64,
         name: &[u8],
         target: &[u8],
-        attr: &NewInode,
+        attr: &NewInodeAttrs,
     ) -> Result<(Inode, Inode), Error<I::Error>> {
         if target.is_empty() {
             return Err(Error::Invalid);
