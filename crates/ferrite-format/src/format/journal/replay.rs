@@ -150,18 +150,11 @@ impl Replay {
                 if r.len > JREC_MAX_PAYLOAD as u64 {
                     return Ok(true);
                 }
-                let len = r.len as usize;
-                let payload = scratch.b.get_mut(..len).unwrap_or(&mut []);
                 let total = (JREC_HDR as u64).saturating_add(pad8(r.len));
                 if total > self.log.room(p) {
                     return Ok(false);
                 }
-                self.log.read(
-                    io,
-                    p.saturating_add(JREC_HDR as u64),
-                    payload,
-                    &mut scratch.a,
-                )?;
+                let payload = self.read_payload(io, p, r, scratch)?;
                 Ok(crc32c_update(hdr_crc, payload) != r.crc)
             }
             _ => Ok(false),
@@ -191,20 +184,28 @@ impl Replay {
         if bad {
             return Ok(None);
         }
-        let len = r.len as usize;
-        let payload = scratch.b.get_mut(..len).unwrap_or(&mut []);
-        self.log.read(
-            io,
-            p.saturating_add(JREC_HDR as u64),
-            payload,
-            &mut scratch.a,
-        )?;
+        let payload = self.read_payload(io, p, r, scratch)?;
         if crc32c_update(hdr_crc, payload) != r.crc {
             return Ok(None);
         }
         *txn = crc32c_update(*txn, &r.raw);
         *txn = crc32c_update(*txn, payload);
         Ok(Some(total))
+    }
+
+    /// Reads the payload of DATA record `r` at `p` (of at most a block) into `scratch.b`.
+    fn read_payload<'s, I: BlockIo>(
+        &self,
+        io: &I,
+        p: u64,
+        r: &Rec,
+        scratch: &'s mut Scratch,
+    ) -> Result<&'s [u8], Error<I::Error>> {
+        let len = r.len as usize;
+        let payload = scratch.b.get_mut(..len).unwrap_or(&mut []);
+        let body = p.saturating_add(JREC_HDR as u64);
+        self.log.read(io, body, payload, &mut scratch.a)?;
+        Ok(payload)
     }
 
     /// Applies the validated transaction from `pos` to `end`: returns the DATA records applied.

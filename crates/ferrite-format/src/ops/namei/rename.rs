@@ -35,6 +35,12 @@ impl Parties {
     }
 }
 
+/// Moves the link a subdirectory gives its parent from directory `from` to directory `to`.
+fn move_link<E>(from: &mut Inode, to: &mut Inode) -> Result<(), Error<E>> {
+    from.nlink = from.nlink.saturating_sub(1);
+    inc_nlink(to)
+}
+
 /// Checks that the rename `r` of `p.moved` over `p.other` may go on (the same inode was already
 /// ruled out); returns the moved inode's file type.
 fn check<E>(r: &Rename<'_>, p: &Parties) -> Result<u8, Error<E>> {
@@ -136,6 +142,21 @@ impl<I: BlockIo> Ctx<'_, I> {
         })
     }
 
+    /// Enters the moved inode, of file type `moved_ft`, at the new name.
+    fn link_moved(
+        &mut self,
+        r: &Rename<'_>,
+        p: &mut Parties,
+        moved_ft: u8,
+    ) -> Result<(), Error<I::Error>> {
+        self.dir_add(
+            pick(&mut p.od, &mut p.nd),
+            r.new_name,
+            p.moved.ino,
+            moved_ft,
+        )
+    }
+
     /// `RENAME_EXCHANGE`: swaps the entries of the two names, and the parents of directories
     /// that change directory.
     fn rename_exchange(
@@ -144,34 +165,28 @@ impl<I: BlockIo> Ctx<'_, I> {
         p: &mut Parties,
         moved_ft: u8,
     ) -> Result<(), Error<I::Error>> {
-        let Some(o) = p.other.as_mut() else {
+        let Some(mut o) = p.other else {
             return Err(Error::NotFound);
         };
-        let o_ft = ftype_of(o)?;
+        let o_ft = ftype_of(&o)?;
         let o_dir = o.kind() == S_IFDIR;
         let moved_dir = p.moved.kind() == S_IFDIR;
         self.dir_del(&mut p.od, r.old_name)?;
         self.dir_del(pick(&mut p.od, &mut p.nd), r.new_name)?;
         self.dir_add(&mut p.od, r.old_name, o.ino, o_ft)?;
-        self.dir_add(
-            pick(&mut p.od, &mut p.nd),
-            r.new_name,
-            p.moved.ino,
-            moved_ft,
-        )?;
+        self.link_moved(r, p, moved_ft)?;
         if let Some(n) = p.nd.as_mut() {
             if moved_dir {
                 set_parent(&mut p.moved, r.new_dir);
-                p.od.nlink = p.od.nlink.saturating_sub(1);
-                inc_nlink(n)?;
+                move_link(&mut p.od, n)?;
             }
             if o_dir {
-                set_parent(o, r.old_dir);
-                n.nlink = n.nlink.saturating_sub(1);
-                inc_nlink(&mut p.od)?;
+                set_parent(&mut o, r.old_dir);
+                move_link(n, &mut p.od)?;
             }
         }
         o.ctime = r.now;
+        p.other = Some(o);
         Ok(())
     }
 
@@ -197,16 +212,10 @@ impl<I: BlockIo> Ctx<'_, I> {
             o.ctime = r.now;
         }
         self.dir_del(&mut p.od, r.old_name)?;
-        self.dir_add(
-            pick(&mut p.od, &mut p.nd),
-            r.new_name,
-            p.moved.ino,
-            moved_ft,
-        )?;
+        self.link_moved(r, p, moved_ft)?;
         if let (true, Some(n)) = (p.moved.kind() == S_IFDIR, p.nd.as_mut()) {
             set_parent(&mut p.moved, r.new_dir);
-            p.od.nlink = p.od.nlink.saturating_sub(1);
-            inc_nlink(n)?;
+            move_link(&mut p.od, n)?;
         }
         let (Some(w), Some(ino)) = (r.whiteout, whiteout_ino) else {
             return Ok(None);
