@@ -6,6 +6,10 @@
 //! The kernel module compiles the same two source trees, `src/format/` and `src/ops/`, as its
 //! modules `crate::fs::format` and `crate::fs::ops` (by `#[path]` from `fs/mod.rs`: the kernel
 //! build does not use cargo), so mkfs, fsck and the kernel can never disagree about the format.
+//!
+//! What only the tools and tests use is behind two features, never enabled in the kernel build:
+//! `mkfs` (making a filesystem: [`ops::mkfs`], [`Layout::compute`], ...) and `inspect` (walking
+//! every tree node, the readdir cookies before the entries, the field offset tables, ...).
 
 #![no_std]
 #![forbid(unsafe_code)]
