@@ -36,12 +36,16 @@ module:
 	+@$(kmake) modules
 
 # The trace build compiles a copy of the module's sources in a directory of its own, so that the
-# two builds never share objects.
+# two builds never share objects. The copy's Rust sources are removed first, so that a file moved
+# or deleted in the tree (a module that became a directory) is not left behind in it.
 TRACE_DIR := $(CURDIR)/build/trace-module
 trace-module:
-	@mkdir -p $(TRACE_DIR) && rm -rf $(TRACE_DIR)/src $(TRACE_DIR)/fs $(TRACE_DIR)/dax $(TRACE_DIR)/iomap
+	@mkdir -p $(TRACE_DIR)
+	@rm -rf $(addprefix $(TRACE_DIR)/,fs dax iomap crates)
+	@find $(TRACE_DIR)/src -name '*.rs' ! -name bindings_generated.rs -delete 2>/dev/null || true
 	@tar -c --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod*' \
-		--exclude=bindings_generated.rs Kbuild src fs dax iomap | tar -x -C $(TRACE_DIR)
+		--exclude=bindings_generated.rs Kbuild src fs dax iomap crates/ferrite-format/src \
+		| tar -x -C $(TRACE_DIR)
 	+@kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M=$(TRACE_DIR) \
 		RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
 		CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT) FERRITE_TRACE=1 $(TRACE_MAKEFLAGS) modules

@@ -27,11 +27,17 @@
 
 pub(crate) mod dir;
 pub(crate) mod file;
+// The format and the operations are the userspace crate ferrite-format's public API; in the
+// module they are private, so their `pub` items are unreachable here by design.
+#[allow(unreachable_pub)]
+#[path = "../crates/ferrite-format/src/format/mod.rs"]
 pub(crate) mod format;
 pub(crate) mod inode;
 mod mem;
 mod mount;
 pub(crate) mod namei;
+#[allow(unreachable_pub)]
+#[path = "../crates/ferrite-format/src/ops/mod.rs"]
 pub(crate) mod ops;
 mod pmem_io;
 mod space;

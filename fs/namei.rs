@@ -10,7 +10,7 @@
 
 use super::format::{Inode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
 use super::inode::{attrs_of, getattr, iget, mount_of, ops_of, refresh, setattr, ts, xflags};
-use super::ops::{NewInode as NewAttrs, Rename};
+use super::ops::{NewInodeAttrs, Rename};
 use super::{Dentry, Ferrite, File, Inode, InodeRef, NewInode};
 use crate::bindings;
 use crate::kvec::VecExt;
@@ -86,9 +86,9 @@ fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
 }
 
 /// The attributes of a new inode in `dir`, owned as `inode_init_owner` says.
-fn new_attrs(n: &NewInode, dir: &Inode, rdev: u32) -> NewAttrs {
+fn new_attrs(n: &NewInode, dir: &Inode, rdev: u32) -> NewInodeAttrs {
     let a = n.inode().attrs();
-    NewAttrs {
+    NewInodeAttrs {
         mode: a.mode,
         uid: a.uid,
         gid: a.gid,

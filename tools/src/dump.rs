@@ -100,248 +100,269 @@ pub fn dump(path: &Path, what: What, out: &mut dyn Write) -> Result<(), String> 
 pub fn dump_image(img: &mut Image, what: What, out: &mut dyn Write) -> Result<(), String> {
     let sb = load(img)?;
     let img = &*img;
-    let w = |e: std::io::Error| e.to_string();
-    let l = &sb.layout;
     match what {
-        What::Superblock => {
-            writeln!(out, "magic:             FERRITFS").map_err(w)?;
-            writeln!(out, "version:           {}", sb.version).map_err(w)?;
-            writeln!(
-                out,
-                "features:          compat {:#x} incompat {:#x} ro_compat {:#x}",
-                sb.compat, sb.incompat, sb.ro_compat
-            )
-            .map_err(w)?;
-            writeln!(out, "uuid:              {}", crate::uuid_string(&sb.uuid)).map_err(w)?;
-            writeln!(
-                out,
-                "label:             {}",
-                String::from_utf8_lossy(sb.label_bytes())
-            )
-            .map_err(w)?;
-            writeln!(
-                out,
-                "state:             {:#x}{}{}",
-                sb.state,
-                if sb.state & STATE_CLEAN != 0 {
-                    " clean"
-                } else {
-                    " not-clean"
-                },
-                if sb.state & STATE_ERROR != 0 {
-                    " error"
-                } else {
-                    ""
-                }
-            )
-            .map_err(w)?;
-            writeln!(
-                out,
-                "blocks:            {} ({})",
-                l.block_count,
-                crate::human(l.block_count * BLOCK_SIZE as u64)
-            )
-            .map_err(w)?;
-            writeln!(out, "inodes:            {}", l.inode_count).map_err(w)?;
-            writeln!(out, "free blocks:       {}", sb.free_blocks).map_err(w)?;
-            writeln!(out, "free inodes:       {}", sb.free_inodes).map_err(w)?;
-            writeln!(
-                out,
-                "journal:           blocks {}..{}",
-                l.journal_start,
-                l.journal_start + l.journal_blocks
-            )
-            .map_err(w)?;
-            writeln!(
-                out,
-                "inode bitmap:      blocks {}..{}",
-                l.inode_bitmap_start,
-                l.inode_bitmap_start + l.inode_bitmap_blocks
-            )
-            .map_err(w)?;
-            writeln!(
-                out,
-                "block bitmap:      blocks {}..{}",
-                l.block_bitmap_start,
-                l.block_bitmap_start + l.block_bitmap_blocks
-            )
-            .map_err(w)?;
-            writeln!(
-                out,
-                "inode table:       blocks {}..{}",
-                l.inode_table_start,
-                l.inode_table_start + l.inode_table_blocks
-            )
-            .map_err(w)?;
-            writeln!(
-                out,
-                "data area:         blocks {}..{}",
-                l.data_start, l.backup_sb
-            )
-            .map_err(w)?;
-            writeln!(out, "backup superblock: block {}", l.backup_sb).map_err(w)?;
-            writeln!(out, "root inode:        {}", sb.root_ino).map_err(w)?;
-            writeln!(out, "mount count:       {}", sb.mount_count).map_err(w)?;
-            writeln!(
-                out,
-                "mkfs time:         {}.{:09}",
-                sb.mkfs_time, sb.mkfs_nsec
-            )
-            .map_err(w)?;
-            writeln!(out, "write time:        {}", sb.write_time).map_err(w)?;
-        }
-        What::Inode(ino) => {
-            let i = load_inode(img, &sb, ino)?;
-            writeln!(out, "inode {ino}").map_err(w)?;
-            writeln!(out, "  mode:       {:o}", i.mode).map_err(w)?;
-            writeln!(out, "  uid/gid:    {}/{}", i.uid, i.gid).map_err(w)?;
-            writeln!(out, "  nlink:      {}", i.nlink).map_err(w)?;
-            writeln!(out, "  size:       {}", i.size).map_err(w)?;
-            writeln!(out, "  blocks:     {}", i.blocks).map_err(w)?;
-            writeln!(out, "  atime:      {}", ts(&i.atime)).map_err(w)?;
-            writeln!(out, "  mtime:      {}", ts(&i.mtime)).map_err(w)?;
-            writeln!(out, "  ctime:      {}", ts(&i.ctime)).map_err(w)?;
-            writeln!(out, "  btime:      {}", ts(&i.btime)).map_err(w)?;
-            writeln!(out, "  flags:      {:#x}", i.flags).map_err(w)?;
-            writeln!(out, "  generation: {}", i.generation).map_err(w)?;
-            writeln!(out, "  rdev:       {:#x}", i.rdev).map_err(w)?;
-            match &i.data {
-                InodeData::Extents(r) => {
-                    if r.tree.blk == 0 {
-                        writeln!(out, "  extents:    {} inline", r.count).map_err(w)?
-                    } else {
-                        writeln!(
-                            out,
-                            "  extents:    tree root block {} depth {}",
-                            r.tree.blk, r.tree.depth
-                        )
-                        .map_err(w)?
-                    }
-                }
-                InodeData::Dir(d) => writeln!(
-                    out,
-                    "  directory:  {} entries, parent {}, tree root block {} depth {}",
-                    d.entries, d.parent, d.tree.blk, d.tree.depth
-                )
-                .map_err(w)?,
-                InodeData::Inline(_) => writeln!(
-                    out,
-                    "  target:     {}",
-                    String::from_utf8_lossy(i.inline_bytes().unwrap_or(&[]))
-                )
-                .map_err(w)?,
-                InodeData::Special => {}
-            }
-        }
-        What::Extents(ino) => {
-            let i = load_inode(img, &sb, ino)?;
-            let InodeData::Extents(r) = i.data else {
-                return Err(format!("inode {ino} has no extents"));
-            };
-            let mut buf = [0u8; BLOCK_SIZE];
-            let mut lines = Vec::new();
-            extent_iter(img, ino, &r, 0, &mut buf, &mut |e| {
-                lines.push(format!(
-                    "  file blocks {:>10}..{:<10} -> device blocks {}..{} ({} blocks){}",
-                    e.logical,
-                    e.end(),
-                    e.physical,
-                    e.physical + e.len,
-                    e.len,
-                    if e.physical % HUGE_BLOCKS == 0
-                        && e.logical % HUGE_BLOCKS == 0
-                        && e.len >= HUGE_BLOCKS
-                    {
-                        " 2M-aligned"
-                    } else {
-                        ""
-                    }
-                ));
-                true
-            })
-            .map_err(|e| e.to_string())?;
-            let mut nodes = 0;
-            extent_tree_nodes(img, ino, &r, &mut buf, &mut |_, _| nodes += 1)
-                .map_err(|e| e.to_string())?;
-            writeln!(
-                out,
-                "inode {ino}: {} extents, {} tree nodes",
-                lines.len(),
-                nodes
-            )
-            .map_err(w)?;
-            for l in lines {
-                writeln!(out, "{l}").map_err(w)?;
-            }
-        }
-        What::Dir(ino) => {
-            let i = load_inode(img, &sb, ino)?;
-            let InodeData::Dir(d) = i.data else {
-                return Err(format!("inode {ino} is not a directory"));
-            };
-            writeln!(out, "directory {ino}: {} entries", d.entries).map_err(w)?;
-            writeln!(out, "  {:>20}  {:>10}  dir  .", COOKIE_DOT, ino).map_err(w)?;
-            writeln!(out, "  {:>20}  {:>10}  dir  ..", COOKIE_DOTDOT, d.parent).map_err(w)?;
-            let mut buf = [0u8; BLOCK_SIZE];
-            let mut lines = Vec::new();
-            dir_iter(img, ino, &d, COOKIE_DOTDOT, &mut buf, &mut |e| {
-                let t = match e.ftype {
-                    FT_REG => "reg",
-                    FT_DIR => "dir",
-                    FT_LNK => "lnk",
-                    FT_CHR => "chr",
-                    FT_BLK => "blk",
-                    FT_FIFO => "fifo",
-                    FT_SOCK => "sock",
-                    _ => "?",
-                };
-                lines.push(format!(
-                    "  {:>20}  {:>10}  {t:<4} {}",
-                    e.key,
-                    e.ino,
-                    String::from_utf8_lossy(e.name())
-                ));
-                true
-            })
-            .map_err(|e| e.to_string())?;
-            for l in lines {
-                writeln!(out, "{l}").map_err(w)?;
-            }
-        }
-        What::Journal => {
-            let mut buf = [0u8; BLOCK_SIZE];
-            img.read(l.journal_start, &mut buf)
-                .map_err(|e| e.to_string())?;
-            let h = JournalHeader::decode(&buf, l).map_err(|c| format!("journal header: {c}"))?;
-            writeln!(
-                out,
-                "journal: blocks {}..{} ({} log blocks)",
-                l.journal_start,
-                l.journal_start + l.journal_blocks,
-                h.log_blocks
-            )
-            .map_err(w)?;
-            writeln!(
-                out,
-                "  tail {} head {} checkpoint_seq {} nonce {:#018x} generation {} (slot {})",
-                h.tail,
-                h.head,
-                h.checkpoint_seq,
-                h.nonce,
-                h.generation,
-                h.generation % 2
-            )
-            .map_err(w)?;
-            // A dry replay: every write goes to a throwaway overlay of the blocks it changes.
-            let mut dry = Dry {
-                img,
-                overlay: HashMap::new(),
-            };
-            let mut s = Box::new(Scratch::new());
-            let r = journal_replay(&mut dry, l, &h, &mut s).map_err(|e| e.to_string())?;
-            writeln!(out, "  recovery would replay {} transaction(s), {} record(s), up to sequence {}, ending at {}{}", r.transactions, r.records, r.last_seq, r.end,
-                if r.discarded_partial { "; an incomplete transaction follows" } else { "" }).map_err(w)?;
-        }
+        What::Superblock => dump_superblock(&sb, out),
+        What::Inode(ino) => dump_inode(img, &sb, ino, out),
+        What::Extents(ino) => dump_extents(img, &sb, ino, out),
+        What::Dir(ino) => dump_dir(img, &sb, ino, out),
+        What::Journal => dump_journal(img, &sb, out),
     }
+}
+
+/// A failed write to the output, as the dump's error.
+fn w(e: std::io::Error) -> String {
+    e.to_string()
+}
+
+/// The superblock's fields and the layout.
+fn dump_superblock(sb: &Superblock, out: &mut dyn Write) -> Result<(), String> {
+    let l = &sb.layout;
+    writeln!(out, "magic:             FERRITFS").map_err(w)?;
+    writeln!(out, "version:           {}", sb.version).map_err(w)?;
+    writeln!(
+        out,
+        "features:          compat {:#x} incompat {:#x} ro_compat {:#x}",
+        sb.compat, sb.incompat, sb.ro_compat
+    )
+    .map_err(w)?;
+    writeln!(out, "uuid:              {}", crate::uuid_string(&sb.uuid)).map_err(w)?;
+    writeln!(
+        out,
+        "label:             {}",
+        String::from_utf8_lossy(sb.label_bytes())
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "state:             {:#x}{}{}",
+        sb.state,
+        if sb.state & STATE_CLEAN != 0 {
+            " clean"
+        } else {
+            " not-clean"
+        },
+        if sb.state & STATE_ERROR != 0 {
+            " error"
+        } else {
+            ""
+        }
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "blocks:            {} ({})",
+        l.block_count,
+        crate::human(l.block_count * BLOCK_SIZE as u64)
+    )
+    .map_err(w)?;
+    writeln!(out, "inodes:            {}", l.inode_count).map_err(w)?;
+    writeln!(out, "free blocks:       {}", sb.free_blocks).map_err(w)?;
+    writeln!(out, "free inodes:       {}", sb.free_inodes).map_err(w)?;
+    writeln!(
+        out,
+        "journal:           blocks {}..{}",
+        l.journal_start,
+        l.journal_start + l.journal_blocks
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "inode bitmap:      blocks {}..{}",
+        l.inode_bitmap_start,
+        l.inode_bitmap_start + l.inode_bitmap_blocks
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "block bitmap:      blocks {}..{}",
+        l.block_bitmap_start,
+        l.block_bitmap_start + l.block_bitmap_blocks
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "inode table:       blocks {}..{}",
+        l.inode_table_start,
+        l.inode_table_start + l.inode_table_blocks
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "data area:         blocks {}..{}",
+        l.data_start, l.backup_sb
+    )
+    .map_err(w)?;
+    writeln!(out, "backup superblock: block {}", l.backup_sb).map_err(w)?;
+    writeln!(out, "root inode:        {}", sb.root_ino).map_err(w)?;
+    writeln!(out, "mount count:       {}", sb.mount_count).map_err(w)?;
+    writeln!(
+        out,
+        "mkfs time:         {}.{:09}",
+        sb.mkfs_time, sb.mkfs_nsec
+    )
+    .map_err(w)?;
+    writeln!(out, "write time:        {}", sb.write_time).map_err(w)?;
+    Ok(())
+}
+
+/// The record of inode `ino`.
+fn dump_inode(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> Result<(), String> {
+    let i = load_inode(img, sb, ino)?;
+    writeln!(out, "inode {ino}").map_err(w)?;
+    writeln!(out, "  mode:       {:o}", i.mode).map_err(w)?;
+    writeln!(out, "  uid/gid:    {}/{}", i.uid, i.gid).map_err(w)?;
+    writeln!(out, "  nlink:      {}", i.nlink).map_err(w)?;
+    writeln!(out, "  size:       {}", i.size).map_err(w)?;
+    writeln!(out, "  blocks:     {}", i.blocks).map_err(w)?;
+    writeln!(out, "  atime:      {}", ts(&i.atime)).map_err(w)?;
+    writeln!(out, "  mtime:      {}", ts(&i.mtime)).map_err(w)?;
+    writeln!(out, "  ctime:      {}", ts(&i.ctime)).map_err(w)?;
+    writeln!(out, "  btime:      {}", ts(&i.btime)).map_err(w)?;
+    writeln!(out, "  flags:      {:#x}", i.flags).map_err(w)?;
+    writeln!(out, "  generation: {}", i.generation).map_err(w)?;
+    writeln!(out, "  rdev:       {:#x}", i.rdev).map_err(w)?;
+    match &i.data {
+        InodeData::Extents(r) => {
+            if r.tree.blk == 0 {
+                writeln!(out, "  extents:    {} inline", r.count).map_err(w)?
+            } else {
+                writeln!(
+                    out,
+                    "  extents:    tree root block {} depth {}",
+                    r.tree.blk, r.tree.depth
+                )
+                .map_err(w)?
+            }
+        }
+        InodeData::Dir(d) => writeln!(
+            out,
+            "  directory:  {} entries, parent {}, tree root block {} depth {}",
+            d.entries, d.parent, d.tree.blk, d.tree.depth
+        )
+        .map_err(w)?,
+        InodeData::Inline(_) => writeln!(
+            out,
+            "  target:     {}",
+            String::from_utf8_lossy(i.inline_bytes().unwrap_or(&[]))
+        )
+        .map_err(w)?,
+        InodeData::Special => {}
+    }
+    Ok(())
+}
+
+/// The extents and the tree node count of inode `ino`.
+fn dump_extents(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> Result<(), String> {
+    let i = load_inode(img, sb, ino)?;
+    let InodeData::Extents(r) = i.data else {
+        return Err(format!("inode {ino} has no extents"));
+    };
+    let mut buf = [0u8; BLOCK_SIZE];
+    let mut lines = Vec::new();
+    extent_iter(img, ino, &r, 0, &mut buf, &mut |e| {
+        lines.push(format!(
+            "  file blocks {:>10}..{:<10} -> device blocks {}..{} ({} blocks){}",
+            e.logical,
+            e.end(),
+            e.physical,
+            e.physical + e.len,
+            e.len,
+            if e.physical % HUGE_BLOCKS == 0 && e.logical % HUGE_BLOCKS == 0 && e.len >= HUGE_BLOCKS
+            {
+                " 2M-aligned"
+            } else {
+                ""
+            }
+        ));
+        true
+    })
+    .map_err(|e| e.to_string())?;
+    let mut nodes = 0;
+    extent_tree_nodes(img, ino, &r, &mut buf, &mut |_, _| nodes += 1).map_err(|e| e.to_string())?;
+    writeln!(
+        out,
+        "inode {ino}: {} extents, {} tree nodes",
+        lines.len(),
+        nodes
+    )
+    .map_err(w)?;
+    for l in lines {
+        writeln!(out, "{l}").map_err(w)?;
+    }
+    Ok(())
+}
+
+/// The entries of directory `ino`, `.` and `..` first.
+fn dump_dir(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> Result<(), String> {
+    let i = load_inode(img, sb, ino)?;
+    let InodeData::Dir(d) = i.data else {
+        return Err(format!("inode {ino} is not a directory"));
+    };
+    writeln!(out, "directory {ino}: {} entries", d.entries).map_err(w)?;
+    writeln!(out, "  {:>20}  {:>10}  dir  .", COOKIE_DOT, ino).map_err(w)?;
+    writeln!(out, "  {:>20}  {:>10}  dir  ..", COOKIE_DOTDOT, d.parent).map_err(w)?;
+    let mut buf = [0u8; BLOCK_SIZE];
+    let mut lines = Vec::new();
+    dir_iter(img, ino, &d, COOKIE_DOTDOT, &mut buf, &mut |e| {
+        let t = match e.ftype {
+            FT_REG => "reg",
+            FT_DIR => "dir",
+            FT_LNK => "lnk",
+            FT_CHR => "chr",
+            FT_BLK => "blk",
+            FT_FIFO => "fifo",
+            FT_SOCK => "sock",
+            _ => "?",
+        };
+        lines.push(format!(
+            "  {:>20}  {:>10}  {t:<4} {}",
+            e.key,
+            e.ino,
+            String::from_utf8_lossy(e.name())
+        ));
+        true
+    })
+    .map_err(|e| e.to_string())?;
+    for l in lines {
+        writeln!(out, "{l}").map_err(w)?;
+    }
+    Ok(())
+}
+
+/// The journal header and what recovery would replay (on a throwaway overlay).
+fn dump_journal(img: &Image, sb: &Superblock, out: &mut dyn Write) -> Result<(), String> {
+    let l = &sb.layout;
+    let mut buf = [0u8; BLOCK_SIZE];
+    img.read(l.journal_start, &mut buf)
+        .map_err(|e| e.to_string())?;
+    let h = JournalHeader::decode(&buf, l).map_err(|c| format!("journal header: {c}"))?;
+    writeln!(
+        out,
+        "journal: blocks {}..{} ({} log blocks)",
+        l.journal_start,
+        l.journal_start + l.journal_blocks,
+        h.log_blocks
+    )
+    .map_err(w)?;
+    writeln!(
+        out,
+        "  tail {} head {} checkpoint_seq {} nonce {:#018x} generation {} (slot {})",
+        h.tail,
+        h.head,
+        h.checkpoint_seq,
+        h.nonce,
+        h.generation,
+        h.generation % 2
+    )
+    .map_err(w)?;
+    // A dry replay: every write goes to a throwaway overlay of the blocks it changes.
+    let mut dry = Dry {
+        img,
+        overlay: HashMap::new(),
+    };
+    let mut s = Box::new(Scratch::new());
+    let r = journal_replay(&mut dry, l, &h, &mut s).map_err(|e| e.to_string())?;
+    writeln!(out, "  recovery would replay {} transaction(s), {} record(s), up to sequence {}, ending at {}{}", r.transactions, r.records, r.last_seq, r.end,
+        if r.discarded_partial { "; an incomplete transaction follows" } else { "" }).map_err(w)?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! tests use them to build filesystems for fsck.
 
 use crate::image::Image;
-use ferrite_format::ops::{Ctx, NewInode};
+use ferrite_format::ops::{Ctx, NewInodeAttrs};
 use ferrite_format::*;
 
 /// Errors of these operations.
@@ -32,8 +32,8 @@ impl Fs {
     }
 
     /// Attributes of a new inode owned by root, created at [`time`](Self::time).
-    fn attr(&self, mode: u32) -> NewInode {
-        NewInode {
+    fn attr(&self, mode: u32) -> NewInodeAttrs {
+        NewInodeAttrs {
             mode,
             uid: 0,
             gid: 0,

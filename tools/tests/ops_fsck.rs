@@ -1,15 +1,12 @@
 //! ferrite's filesystem operations on image files, checked by fsck: the scenarios (with their
-//! exact expected results) are the format crate's, included from its tests; at each of their
+//! exact expected results) are `ferrite_testing::scenarios`, which the format crate also runs; at each of their
 //! checkpoints and at their end, `fsck -n` must find the image clean.
-
-#[path = "../../crates/ferrite-format/tests/common/scenarios.rs"]
-mod scenarios;
 
 use ferrite_format::ops::Ctx;
 use ferrite_format::{BlockIo, Scratch, Superblock, BLOCK_SIZE, STATE_CLEAN};
+use ferrite_testing::scenarios::{self, Env, BLOCKS};
 use ferrite_tools::fsck::{fsck, Mode, Options};
 use ferrite_tools::image::Image;
-use scenarios::{Env, BLOCKS};
 use std::path::{Path, PathBuf};
 
 /// A temporary image file, removed on drop.
@@ -83,4 +80,4 @@ macro_rules! fsck_test {
     };
 }
 
-scenarios::for_each_scenario!(fsck_test);
+ferrite_testing::for_each_scenario!(fsck_test);

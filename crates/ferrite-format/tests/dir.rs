@@ -1,7 +1,6 @@
 //! Directory tree tests: large directories, readdir cookies under concurrent change, mutations.
-mod common;
-use common::*;
 use ferrite_format::*;
+use ferrite_testing::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 const DIR: u64 = 7;

@@ -1,7 +1,6 @@
 //! Round trips and mutation tests for the superblock, inodes, bitmaps and the layout.
-mod common;
-use common::*;
 use ferrite_format::*;
+use ferrite_testing::*;
 
 #[test]
 fn crc32c_known_answer() {

@@ -1,7 +1,6 @@
 //! Journal tests: header round trip and mutations, replay, torn and corrupt transactions, wrap.
-mod common;
-use common::*;
 use ferrite_format::*;
+use ferrite_testing::*;
 
 fn layout(jblocks: u64) -> Layout {
     Layout::compute(4096, Some(1024), Some(jblocks)).unwrap()

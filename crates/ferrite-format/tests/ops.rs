@@ -1,17 +1,12 @@
 //! ferrite's filesystem operations (`ferrite_format::ops`) on a filesystem in memory: every
-//! scenario of `common/scenarios.rs` (which the tools also run on image files, followed by
+//! scenario of `ferrite_testing::scenarios` (which the tools also run on image files, followed by
 //! fsck), plus checks that need the in-memory device: mkfs over old contents, and the number of
 //! distinct blocks one call writes.
 
-#[path = "common/fsio.rs"]
-mod fsio;
-#[path = "common/scenarios.rs"]
-mod scenarios;
-
 use ferrite_format::ops::{mkfs, Ctx, MkfsParams};
 use ferrite_format::*;
-use fsio::FsIo;
-use scenarios::{Env, BLOCKS, T0};
+use ferrite_testing::scenarios::{self, Env, BLOCKS, T0};
+use ferrite_testing::FsIo;
 
 /// A fresh test filesystem in memory.
 fn fresh() -> Env<FsIo> {
@@ -31,7 +26,7 @@ macro_rules! mem_test {
     };
 }
 
-scenarios::for_each_scenario!(mem_test);
+ferrite_testing::for_each_scenario!(mem_test);
 
 /// A filesystem of `blocks` blocks, its blocks first filled with garbage.
 fn formatted_over_garbage(blocks: u64) -> Env<FsIo> {

@@ -1,6 +1,5 @@
-mod common;
-use common::*;
 use ferrite_format::*;
+use ferrite_testing::*;
 
 #[test]
 fn extent_and_dir_smoke() {

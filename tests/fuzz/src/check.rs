@@ -23,7 +23,7 @@
 //! symlink, block allocation, rename, unlink, hole punching) run on the recovered image: their
 //! errors are expected, a panic or a loop is not.
 
-use ferrite_format::ops::{Ctx, NewInode, Rename};
+use ferrite_format::ops::{Ctx, NewInodeAttrs, Rename};
 use ferrite_format::*;
 use ferrite_tools::dump::{dump_image, What};
 use ferrite_tools::fsck::{fsck_image, Mode, Options, Report, EXIT_CORRECTED, EXIT_OK};
@@ -211,7 +211,7 @@ pub fn walk(img: &mut Image, sb: &Superblock, seen: &mut Vec<u64>) -> Result<Vec
 pub fn exercise(img: &mut Image, sb: &Superblock, seen: &[u64]) -> Result<(), String> {
     let mut scratch = Box::new(Scratch::new());
     let now = Timespec { sec: 1, nsec: 0 };
-    let attr = |mode| NewInode {
+    let attr = |mode| NewInodeAttrs {
         mode,
         uid: 0,
         gid: 0,

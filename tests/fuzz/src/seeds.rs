@@ -7,7 +7,7 @@
 //! seed is byte-identical on every build and a case number names the same image everywhere.
 //! The seed's name is its label.
 
-use ferrite_format::ops::{mkfs, MkfsParams, NewInode};
+use ferrite_format::ops::{mkfs, MkfsParams, NewInodeAttrs};
 use ferrite_format::*;
 use ferrite_tools::fsops::Fs;
 use ferrite_tools::image::Image;
@@ -317,7 +317,7 @@ fn orphans(fs: &mut Fs) -> Result<()> {
     fs.create_file(home, "open-unlinked", 5)
         .map_err(err("create"))?;
     fs.unlink(home, "open-unlinked").map_err(err("unlink"))?;
-    let a = NewInode {
+    let a = NewInodeAttrs {
         mode: S_IFREG | 0o600,
         uid: 1000,
         gid: 1000,

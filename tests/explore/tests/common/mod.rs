@@ -15,11 +15,9 @@
 //! now, [`Mutant::zero_unfenced`]) the commit record can be durable before the zeroes. A
 //! [`Mutant`] breaks one step of that protocol.
 
-#![allow(dead_code)]
-
 use ferrite_explore::explore::{explore, Options, Summary};
 use ferrite_explore::trace::{Trace, TraceWriter};
-use ferrite_format::ops::{mkfs, Ctx, MkfsParams, NewInode};
+use ferrite_format::ops::{mkfs, Ctx, MkfsParams, NewInodeAttrs};
 use ferrite_format::{
     bitmap_frees, changed_range, AllocPolicy, Bitmap, Block, BlockIo, Error, ExtentLookup,
     JournalHeader, JournalWriter, Layout, Scratch, Superblock, Timespec, BLOCK_SIZE, LABEL_MAX,
@@ -412,8 +410,8 @@ impl Emu {
         self.writer.tail = h.tail;
     }
 
-    fn attr(&self) -> NewInode {
-        NewInode {
+    fn attr(&self) -> NewInodeAttrs {
+        NewInodeAttrs {
             mode: S_IFREG | 0o644,
             uid: 1000,
             gid: 100,

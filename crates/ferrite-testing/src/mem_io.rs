@@ -1,5 +1,4 @@
 //! A block device in memory for the format tests.
-#![allow(dead_code)]
 
 use ferrite_format::{Block, BlockIo, BLOCK_SIZE};
 use std::collections::{BTreeSet, HashMap};

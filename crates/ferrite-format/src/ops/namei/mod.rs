@@ -10,17 +10,21 @@
 //!
 //! The VFS serializes namespace changes and checks what only it can: permissions,
 //! `RENAME_NOREPLACE`, the link count limit, and that a directory is not moved below itself.
+//!
+//! Rename, the longest of them, is in `rename.rs`.
+
+mod rename;
 
 use super::super::format::{
     dir_check_name, dir_insert, dir_remove, extent_insert, file_type, inode_location, Bitmap,
     BlockIo, Corrupt, DirEntry, DirRoot, Error, Extent, ExtentLookup, ExtentRoot, Inode, InodeData,
-    Timespec, BLOCK_SIZE, FT_CHR, FT_LNK, INLINE_DATA_MAX, INODE_FLAG_INLINE, INODE_SIZE, S_IFBLK,
-    S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT,
+    Timespec, BLOCK_SIZE, FT_LNK, INLINE_DATA_MAX, INODE_FLAG_INLINE, INODE_SIZE, S_IFBLK, S_IFCHR,
+    S_IFDIR, S_IFLNK, S_IFMT,
 };
-use super::{dir_root, Counting, Ctx, NewInode, Rename, Renamed};
+use super::{dir_root, Counting, Ctx, NewInodeAttrs};
 
 /// The inode record of a new inode `ino` of `mode` described by `attr`.
-fn new_record(ino: u64, attr: &NewInode, mode: u32) -> Inode {
+fn new_record(ino: u64, attr: &NewInodeAttrs, mode: u32) -> Inode {
     let mut i = Inode::new(ino, mode, attr.now);
     i.uid = attr.uid;
     i.gid = attr.gid;
@@ -179,7 +183,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         &mut self,
         dir: u64,
         name: &[u8],
-        attr: &NewInode,
+        attr: &NewInodeAttrs,
     ) -> Result<(Inode, Inode), Error<I::Error>> {
         let mode = attr.mode;
         let ftype = file_type(mode).ok_or(Error::Invalid)?;
@@ -206,7 +210,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     /// Creates an unlinked inode (`O_TMPFILE`): allocated, link count 0, in no directory.
     /// Regular files and special files only (`Invalid` for directories and symlinks). Until it
     /// is linked ([`link`](Self::link)) or freed, [`orphans`](Self::orphans) reports it.
-    pub fn create_tmpfile(&mut self, attr: &NewInode) -> Result<Inode, Error<I::Error>> {
+    pub fn create_tmpfile(&mut self, attr: &NewInodeAttrs) -> Result<Inode, Error<I::Error>> {
         let mode = attr.mode;
         file_type(mode).ok_or(Error::Invalid)?;
         if matches!(mode & S_IFMT, S_IFDIR | S_IFLNK) {
@@ -230,7 +234,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         dir: u64,
         name: &[u8],
         target: &[u8],
-        attr: &NewInode,
+        attr: &NewInodeAttrs,
     ) -> Result<(Inode, Inode), Error<I::Error>> {
         if target.is_empty() {
             return Err(Error::Invalid);
@@ -387,150 +391,5 @@ impl<I: BlockIo> Ctx<'_, I> {
         touch(&mut d, now);
         self.write_inode(&d)?;
         Ok((d, v))
-    }
-
-    /// Renames as [`Rename`] describes.
-    ///
-    /// Moving a directory to another parent updates its recorded parent and both parents' link
-    /// counts. Without `exchange`, an existing target is replaced: it must be of the same kind
-    /// (directory or not: `Invalid` otherwise) and, if a directory, empty (`NotEmpty`); it loses
-    /// a link (a directory drops to 0) and is freed later with [`free_inode`](Self::free_inode).
-    /// A name renamed onto the same inode (hard links of one inode, or the same name) is a
-    /// successful no-op. Times: change time of the moved and the other inode, modification and
-    /// change time of both directories.
-    pub fn rename(&mut self, r: &Rename<'_>) -> Result<Renamed, Error<I::Error>> {
-        if r.exchange && r.whiteout.is_some() {
-            return Err(Error::Invalid);
-        }
-        dir_check_name::<I::Error>(r.old_name)?;
-        dir_check_name::<I::Error>(r.new_name)?;
-        let same = r.old_dir == r.new_dir;
-        let mut od = self.read_dir(r.old_dir)?;
-        let mut nd = if same {
-            None
-        } else {
-            Some(self.live_dir(r.new_dir)?)
-        };
-        let oe = self.lookup_in(&od, r.old_name)?.ok_or(Error::NotFound)?;
-        let ne = match &nd {
-            Some(n) => self.lookup_in(n, r.new_name)?,
-            None => self.lookup_in(&od, r.new_name)?,
-        };
-        let mut moved = self.read_inode(oe.ino)?;
-        let mut other = match ne {
-            Some(e) => Some(self.read_inode(e.ino)?),
-            None => None,
-        };
-        if let Some(o) = &other {
-            if o.ino == moved.ino {
-                let new_dir = nd.unwrap_or(od);
-                return Ok(Renamed {
-                    old_dir: od,
-                    new_dir,
-                    moved,
-                    other: None,
-                    whiteout: None,
-                });
-            }
-        }
-        if r.exchange && other.is_none() {
-            return Err(Error::NotFound);
-        }
-        // Neither inode may be one of the directories (the VFS refuses such renames; a
-        // corrupt tree could still ask for them).
-        for x in [Some(moved.ino), other.map(|o| o.ino)]
-            .into_iter()
-            .flatten()
-        {
-            if x == r.old_dir || x == r.new_dir {
-                return Err(Error::Invalid);
-            }
-        }
-        let moved_ft = ftype_of(&moved)?;
-        let moved_dir = moved.kind() == S_IFDIR;
-        if let (Some(o), false) = (&other, r.exchange) {
-            if moved_dir != (o.kind() == S_IFDIR) {
-                return Err(Error::Invalid);
-            }
-            if moved_dir && !is_empty_dir(o)? {
-                return Err(Error::NotEmpty);
-            }
-        }
-        let whiteout_ino = match r.whiteout {
-            Some(_) => Some(self.pick_ino(r.old_dir)?),
-            None => None,
-        };
-
-        let mut whiteout = None;
-        if r.exchange {
-            let Some(o) = other.as_mut() else {
-                return Err(Error::NotFound);
-            };
-            let o_ft = ftype_of(o)?;
-            let o_dir = o.kind() == S_IFDIR;
-            self.dir_del(&mut od, r.old_name)?;
-            self.dir_del(pick(&mut od, &mut nd), r.new_name)?;
-            self.dir_add(&mut od, r.old_name, o.ino, o_ft)?;
-            self.dir_add(pick(&mut od, &mut nd), r.new_name, moved.ino, moved_ft)?;
-            if let Some(n) = nd.as_mut() {
-                if moved_dir {
-                    set_parent(&mut moved, r.new_dir);
-                    od.nlink = od.nlink.saturating_sub(1);
-                    inc_nlink(n)?;
-                }
-                if o_dir {
-                    set_parent(o, r.old_dir);
-                    n.nlink = n.nlink.saturating_sub(1);
-                    inc_nlink(&mut od)?;
-                }
-            }
-            o.ctime = r.now;
-        } else {
-            if let Some(o) = other.as_mut() {
-                self.dir_del(pick(&mut od, &mut nd), r.new_name)?;
-                if o.kind() == S_IFDIR {
-                    o.nlink = 0;
-                    let n = pick(&mut od, &mut nd);
-                    n.nlink = n.nlink.saturating_sub(1);
-                } else {
-                    o.nlink = o.nlink.saturating_sub(1);
-                }
-                o.ctime = r.now;
-            }
-            self.dir_del(&mut od, r.old_name)?;
-            self.dir_add(pick(&mut od, &mut nd), r.new_name, moved.ino, moved_ft)?;
-            if let (true, Some(n)) = (moved_dir, nd.as_mut()) {
-                set_parent(&mut moved, r.new_dir);
-                od.nlink = od.nlink.saturating_sub(1);
-                inc_nlink(n)?;
-            }
-            if let (Some(w), Some(ino)) = (r.whiteout, whiteout_ino) {
-                let mut wi = new_record(ino, &w, S_IFCHR | (w.mode & !S_IFMT));
-                wi.rdev = 0;
-                self.dir_add(&mut od, r.old_name, ino, FT_CHR)?;
-                self.take_ino(ino)?;
-                self.write_inode(&wi)?;
-                whiteout = Some(wi);
-            }
-        }
-        moved.ctime = r.now;
-        self.write_inode(&moved)?;
-        if let Some(o) = &other {
-            self.write_inode(o)?;
-        }
-        touch(&mut od, r.now);
-        self.write_inode(&od)?;
-        if let Some(n) = nd.as_mut() {
-            touch(n, r.now);
-            self.write_inode(n)?;
-        }
-        let new_dir = nd.unwrap_or(od);
-        Ok(Renamed {
-            old_dir: od,
-            new_dir,
-            moved,
-            other,
-            whiteout,
-        })
     }
 }

@@ -12,10 +12,6 @@
 //! work in a caller-provided [`Scratch`] (two blocks), descend iteratively and keep their path in
 //! a bounded array of [`MAX_TREE_DEPTH`] entries.
 
-// Each user (the kernel module, the tools) takes a different part of this API, and in the kernel
-// the module is private to the module crate.
-#![allow(unused_imports, unreachable_pub, dead_code)]
-
 mod bitmap;
 mod btree;
 mod bytes;
@@ -29,40 +25,23 @@ mod journal;
 mod recovery;
 mod superblock;
 
-pub use bitmap::{
-    bitmap_block_check, bitmap_block_init, bitmap_frees, bitmap_get, bitmap_seal, bitmap_set,
-    AllocPolicy, Bitmap, BitmapKind, BITMAP_BYTES, BITS_PER_BITMAP_BLOCK,
-};
+// Each submodule's `pub` items are this module's API, re-exported whole: the kernel module and
+// the tools each use a different part of it, and a list of names would be an unused import in
+// one of them. What the submodules share only among themselves is `pub(crate)`.
+pub use bitmap::*;
+// The tree internals the tests check; the kernel module names none of them.
+#[cfg(feature = "inspect")]
 pub use btree::{TreeRoot, INTERNAL_CAP, MAX_TREE_DEPTH};
 pub use bytes::copy_bytes;
-pub use crc::{crc32c, crc32c_update, siphash24};
-pub use dir::{
-    dir_check_name, dir_hash, dir_insert, dir_iter, dir_key_matches, dir_lookup, dir_remove,
-    dir_tree_nodes, DirEntry, DirRoot, COOKIE_DOT, COOKIE_DOTDOT, COOKIE_END, COOKIE_START,
-    DIR_LEAF_BYTES,
-};
-pub use error::{Corrupt, Error};
-pub use extent::{
-    extent_insert, extent_iter, extent_lookup, extent_remove_one, extent_remove_range,
-    extent_tree_nodes, is_extent_node, Extent, ExtentLookup, ExtentRoot, FreedFn,
-    EXTENT_INLINE_CAP, EXTENT_LEAF_CAP, EXTENT_MAX_LEN,
-};
-pub use inode::{
-    file_type, inode_field_offset, inode_location, Inode, InodeData, Timespec, FT_BLK, FT_CHR,
-    FT_DIR, FT_FIFO, FT_LNK, FT_REG, FT_SOCK, INLINE_DATA_MAX, INODES_PER_BLOCK, INODE_FLAG_INLINE,
-    INODE_SIZE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
-};
-pub use io::{Block, BlockIo, Scratch};
-pub use journal::{
-    changed_range, journal_replay, JournalHeader, JournalWriter, ReplayReport, JH_SLOT, JREC_HDR,
-    JREC_MAX_PAYLOAD, JREC_MERGE_GAP,
-};
-pub use recovery::read_superblock;
-pub use superblock::{
-    superblock_field_offset, Layout, LayoutError, MountMode, Superblock, COMPAT_SUPPORTED,
-    INCOMPAT_SUPPORTED, LABEL_MAX, MAGIC, MAX_BLOCKS, MIN_BLOCKS, RO_COMPAT_SUPPORTED, STATE_CLEAN,
-    STATE_ERROR, VERSION,
-};
+pub use crc::*;
+pub use dir::*;
+pub use error::*;
+pub use extent::*;
+pub use inode::*;
+pub use io::*;
+pub use journal::*;
+pub use recovery::*;
+pub use superblock::*;
 
 /// Block size: 4 KiB, the page size, so that DAX can map any block.
 pub const BLOCK_SIZE: usize = 4096;
@@ -78,8 +57,6 @@ pub const MAX_NAME_LEN: usize = 255;
 pub const MAX_FILE_BLOCKS: u64 = 1 << 32;
 /// The largest file size in bytes (16 TiB); beyond it, `EFBIG`.
 pub const MAX_FILE_SIZE: u64 = MAX_FILE_BLOCKS << BLOCK_SHIFT;
-/// Inode number 0 is never used (readdir treats it as a deleted entry).
-pub const INO_NONE: u64 = 0;
 /// The root directory's inode number (also recorded in the superblock).
 pub const ROOT_INO: u64 = 1;
 

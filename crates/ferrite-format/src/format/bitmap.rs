@@ -12,7 +12,7 @@
 //! small files do not break up free aligned 2 MiB runs while other free space exists; only when no
 //! partial chunk has room does it take the start of a free chunk.
 
-use super::bytes::{get_u32, get_u64, put_u32, put_u64};
+use super::bytes::{get_u32, get_u64};
 use super::{block_crc_ok, block_seal, Block, BlockIo, Corrupt, Error, HUGE_BLOCKS};
 
 /// Bytes of bits in a bitmap block.
@@ -44,7 +44,9 @@ impl BitmapKind {
 }
 
 /// Initializes `buf` as bitmap block number `index` of `kind`, all bits clear, unsealed.
+#[cfg(feature = "mkfs")]
 pub fn bitmap_block_init(buf: &mut Block, kind: BitmapKind, index: u64) {
+    use super::bytes::{put_u32, put_u64};
     buf.fill(0);
     put_u32(buf, O_MAGIC, BITMAP_MAGIC);
     put_u32(buf, O_KIND, kind.code());
@@ -168,6 +170,7 @@ impl Bitmap {
     }
 
     /// Whether bit `n` is set.
+    #[cfg(feature = "inspect")]
     pub fn get<I: BlockIo>(
         &self,
         io: &I,

@@ -31,25 +31,23 @@
 //! as the kernel's metadata allocator does, blocks report [`Corrupt::BlockOutOfRange`] and inodes
 //! [`Corrupt::InodeOutOfRange`], naming the first block or the inode.
 
-// Each user (the kernel module, the tools) takes a different part of this API, and in the kernel
-// the module is private to the module crate.
-#![allow(unused_imports, unreachable_pub, dead_code)]
-
 mod file;
+#[cfg(feature = "mkfs")]
 mod mkfs;
 mod namei;
 
+#[cfg(feature = "mkfs")]
 pub use mkfs::{mkfs, MkfsParams};
 
 use super::format::{
     bitmap_get, dir_lookup, inode_location, Bitmap, Block, BlockIo, Corrupt, DirEntry, DirRoot,
     Error, Inode, InodeData, Scratch, Superblock, Timespec, BITS_PER_BITMAP_BLOCK, INODE_SIZE,
-    S_IFDIR, S_IFMT,
+    S_IFDIR,
 };
 
 /// Attributes of a new inode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NewInode {
+pub struct NewInodeAttrs {
     /// Type and permission bits.
     pub mode: u32,
     /// Owner.
@@ -83,7 +81,7 @@ pub struct Rename<'n> {
     /// Swap the two names (both must exist).
     pub exchange: bool,
     /// Leave a whiteout at the old name.
-    pub whiteout: Option<NewInode>,
+    pub whiteout: Option<NewInodeAttrs>,
     /// Change time of the inodes, modification and change time of the directories.
     pub now: Timespec,
 }

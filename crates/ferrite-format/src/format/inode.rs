@@ -330,6 +330,7 @@ impl Inode {
 }
 
 /// The byte offset of the inode record field named `name` (for tests and tools).
+#[cfg(feature = "inspect")]
 pub fn inode_field_offset(name: &str) -> Option<usize> {
     Some(match name {
         "mode" => O_MODE,

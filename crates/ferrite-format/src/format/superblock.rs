@@ -13,8 +13,6 @@ pub const MAGIC: [u8; 8] = *b"FERRITFS";
 pub const VERSION: u32 = 1;
 /// Label length limit in bytes (NUL-padded on the media).
 pub const LABEL_MAX: usize = 64;
-/// Compatible features this code knows (none yet).
-pub const COMPAT_SUPPORTED: u64 = 0;
 /// Incompatible features this code knows (none yet): any other bit refuses the filesystem.
 pub const INCOMPAT_SUPPORTED: u64 = 0;
 /// Read-only-compatible features this code knows (none yet): any other bit allows read-only use.
@@ -65,6 +63,7 @@ const O_MKFS_NSEC: usize = 272;
 const O_WRITE_TIME: usize = 280;
 
 /// Why a layout cannot be computed for a size.
+#[cfg(feature = "mkfs")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayoutError {
     /// Fewer than [`MIN_BLOCKS`] blocks.
@@ -127,6 +126,7 @@ fn div_ceil(a: u64, b: u64) -> u64 {
 impl Layout {
     /// The layout mkfs uses for `block_count` blocks. `inodes` and `journal_blocks` override the
     /// defaults (one inode per 16 KiB, journal of 1/64 of the blocks clamped to 64..16384).
+    #[cfg(feature = "mkfs")]
     pub fn compute(
         block_count: u64,
         inodes: Option<u64>,
@@ -418,12 +418,14 @@ impl Superblock {
     }
 
     /// The label as bytes, without the NUL padding.
+    #[cfg(feature = "inspect")]
     pub fn label_bytes(&self) -> &[u8] {
         let n = self.label.iter().position(|&b| b == 0).unwrap_or(LABEL_MAX);
         self.label.get(..n).unwrap_or(&[])
     }
 
     /// Sets the label; `Err(())` if longer than [`LABEL_MAX`].
+    #[cfg(feature = "mkfs")]
     #[allow(clippy::result_unit_err)]
     pub fn set_label(&mut self, label: &[u8]) -> Result<(), ()> {
         let dst = self.label.get_mut(..label.len()).ok_or(())?;
@@ -436,6 +438,7 @@ impl Superblock {
 }
 
 /// The byte offset of the field named `name` in the superblock block (for tests and tools).
+#[cfg(feature = "inspect")]
 pub fn superblock_field_offset(name: &str) -> Option<usize> {
     Some(match name {
         "magic" => O_MAGIC,

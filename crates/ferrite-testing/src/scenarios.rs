@@ -1,14 +1,12 @@
 //! Scenarios of ferrite's filesystem operations (`ferrite_format::ops`), generic over the
 //! `BlockIo`, each with exact expected results.
 //!
-//! The format crate runs them on a filesystem in memory (`tests/ops.rs`); the tools run them on
-//! image files and then check the image with fsck (`tools/tests/ops_fsck.rs`, which includes
-//! this file by path). Each scenario starts from a fresh filesystem made by [`format`] and ends
-//! with every unlinked inode freed, so fsck must find it clean.
+//! The format crate runs them on a filesystem in memory (`crates/ferrite-format/tests/ops.rs`);
+//! the tools run them on image files and then check the image with fsck
+//! (`tools/tests/ops_fsck.rs`). Each scenario starts from a fresh filesystem made by [`format`]
+//! and ends with every unlinked inode freed, so fsck must find it clean.
 
-#![allow(dead_code)]
-
-use ferrite_format::ops::{Ctx, MkfsParams, NewInode, Rename, Renamed};
+use ferrite_format::ops::{Ctx, MkfsParams, NewInodeAttrs, Rename, Renamed};
 use ferrite_format::*;
 use std::fmt::Debug;
 
@@ -24,7 +22,8 @@ pub const T0: Timespec = Timespec {
     nsec: 5,
 };
 
-/// Runs `$m!(scenario)` for every scenario.
+/// Runs `$m!(scenario)` for every scenario (a function of this module).
+#[macro_export]
 macro_rules! for_each_scenario {
     ($m:ident) => {
         $m!(mkfs_result);
@@ -52,7 +51,6 @@ macro_rules! for_each_scenario {
         $m!(device_full);
     };
 }
-pub(crate) use for_each_scenario;
 
 /// Asserts that `$e` is `Err` matching `$p`.
 macro_rules! assert_err {
@@ -135,8 +133,8 @@ where
         }
     }
 
-    pub fn attr(&mut self, mode: u32) -> NewInode {
-        NewInode {
+    pub fn attr(&mut self, mode: u32) -> NewInodeAttrs {
+        NewInodeAttrs {
             mode,
             uid: 1000,
             gid: 100,
