@@ -2,7 +2,7 @@
 
 //! Inodes: reading them into the VFS, attributes, eviction.
 
-use super::format::{Corrupt, Inode as Rec, Timespec, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::format::{Corrupt, DiskInode as Rec, Timespec, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use super::{Dentry, Ferrite, Inode, InodeRef, Mount, SuperBlock};
 use crate::bindings;
 use crate::vfs::inode::{attrs_fit, Ops};

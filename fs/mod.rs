@@ -49,7 +49,7 @@ use crate::pmem::Pmem;
 use crate::stats::{Counter, Stats};
 use crate::vfs::fs_context::{MountOption, Param, ParamTable, ParamValues, Params};
 use crate::vfs::{FileSystem, FsContext, Kstatfs};
-use format::{Superblock, MAX_FILE_SIZE};
+use format::{DiskSuperblock, MAX_FILE_SIZE};
 use kernel::c_str;
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -108,7 +108,7 @@ pub(crate) struct Mount {
     pub(crate) pmem: Pmem,
     dax: DaxDevice,
     /// The superblock as mounted (its layout and keys do not change while mounted).
-    pub(crate) sb: Superblock,
+    pub(crate) sb: DiskSuperblock,
     /// Unknown read-only-compatible features: never writable.
     force_ro: bool,
     /// The counters in `/sys/fs/ferrite/<device>/stats`.

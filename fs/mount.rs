@@ -3,8 +3,8 @@
 //! Mount-time reading: the superblock, journal recovery, the root inode.
 
 use super::format::{
-    self, inode_location, journal_replay, read_superblock, Block, BlockIo, Inode, JournalHeader,
-    MountMode, Superblock, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
+    self, inode_location, journal_replay, read_superblock, Block, BlockIo, DiskInode,
+    DiskSuperblock, JournalHeader, MountMode, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
 };
 use super::mem;
 use super::pmem_io::MountIo;
@@ -31,7 +31,7 @@ pub(crate) fn to_errno(e: format::Error<Error>) -> Error {
 
 /// What mount learned from the device.
 pub(crate) struct MountState {
-    pub(crate) sb: Superblock,
+    pub(crate) sb: DiskSuperblock,
     /// The journal header after recovery: an empty log.
     pub(crate) journal: JournalHeader,
     /// The filesystem must stay read-only (an unknown read-only-compatible feature).
@@ -88,7 +88,7 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<MountState> {
         // A replayed transaction may have rewritten the superblock (label, state, free counts):
         // the mount goes on with what is there now, which must be valid and of the same layout.
         io.read(0, &mut buf)?;
-        let replayed = Superblock::decode(&buf).map_err(|c| {
+        let replayed = DiskSuperblock::decode(&buf).map_err(|c| {
             fc.error_fmt(fmt!("corrupt superblock after journal replay: {c}"));
             errno::euclean()
         })?;
@@ -124,7 +124,7 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<MountState> {
     let rec = buf
         .get(off..off.checked_add(INODE_SIZE).ok_or(EINVAL)?)
         .ok_or(EINVAL)?;
-    let root = Inode::decode(rec, sb.root_ino).map_err(|c| {
+    let root = DiskInode::decode(rec, sb.root_ino).map_err(|c| {
         fc.error_fmt(fmt!("corrupt root inode: {c}"));
         errno::euclean()
     })?;

@@ -8,7 +8,7 @@
 //! mount's metadata lock, and updates the VFS inodes from the records it returns after the lock
 //! is dropped. Nothing here calls back into the VFS with the metadata lock held.
 
-use super::format::{Inode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
+use super::format::{DiskInode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
 use super::inode::{attrs_of, getattr, iget, mount_of, ops_of, refresh, setattr, ts, xflags};
 use super::ops::{NewInodeAttrs, Rename};
 use super::{Dentry, Ferrite, File, Inode, InodeRef, NewInode};

@@ -2,7 +2,7 @@
 
 //! Super block operations: statfs, sync.
 
-use super::format::{BlockIo, Superblock, BLOCK_SIZE, MAX_NAME_LEN, STATE_CLEAN};
+use super::format::{BlockIo, DiskSuperblock, BLOCK_SIZE, MAX_NAME_LEN, STATE_CLEAN};
 use super::inode::mount_of;
 use super::SuperBlock;
 use crate::pmem;
@@ -56,7 +56,7 @@ pub(crate) fn set_clean(sb: &SuperBlock, clean: bool) -> Result {
         ctx.io
             .read(0, &mut ctx.scratch.a)
             .map_err(super::format::Error::Io)?;
-        let mut s = Superblock::decode(&ctx.scratch.a)?;
+        let mut s = DiskSuperblock::decode(&ctx.scratch.a)?;
         if let Some((blocks, inodes)) = counts {
             s.free_blocks = blocks;
             s.free_inodes = inodes;

@@ -17,8 +17,8 @@
 //! When the operation fails, the overlay is dropped: pmem was not touched.
 
 use super::format::{
-    self, copy_bytes, AllocPolicy, Bitmap, Block, BlockIo, JournalHeader, JournalWriter, Layout,
-    Scratch, Superblock, BLOCK_SIZE, JREC_HDR,
+    self, copy_bytes, AllocPolicy, Bitmap, Block, BlockIo, DiskSuperblock, JournalHeader,
+    JournalWriter, Layout, Scratch, BLOCK_SIZE, JREC_HDR,
 };
 use super::mem;
 use super::ops::Ctx;
@@ -74,7 +74,7 @@ struct Range {
 /// The metadata state of a mount, behind the mount's metadata lock.
 pub(crate) struct Meta {
     /// The superblock as mounted.
-    pub(crate) sb: Superblock,
+    pub(crate) sb: DiskSuperblock,
     header: JournalHeader,
     writer: JournalWriter,
     /// Working memory of the operations.
@@ -101,7 +101,11 @@ pub(crate) struct Meta {
 
 impl Meta {
     /// The metadata state after mount-time recovery: the journal is empty at `header.head`.
-    pub(crate) fn new(sb: Superblock, header: JournalHeader, reporter: Reporter) -> Result<Self> {
+    pub(crate) fn new(
+        sb: DiskSuperblock,
+        header: JournalHeader,
+        reporter: Reporter,
+    ) -> Result<Self> {
         Ok(Self {
             writer: JournalWriter::new(&sb.layout, &header),
             sb,

@@ -70,22 +70,22 @@ fn ts(t: &Timespec) -> String {
 }
 
 /// Reads the superblock of `img` and limits `img` to its filesystem.
-fn load(img: &mut Image) -> Result<Superblock, String> {
+fn load(img: &mut Image) -> Result<DiskSuperblock, String> {
     img.blocks = img.size / BLOCK_SIZE as u64;
     img.overlay = None;
     let mut buf = [0u8; BLOCK_SIZE];
     img.read(0, &mut buf).map_err(|e| e.to_string())?;
-    let sb = Superblock::decode(&buf).map_err(|c| format!("superblock: {c}"))?;
+    let sb = DiskSuperblock::decode(&buf).map_err(|c| format!("superblock: {c}"))?;
     img.blocks = sb.layout.block_count.min(img.blocks);
     img.layout = Some(sb.layout);
     Ok(sb)
 }
 
-fn load_inode(img: &Image, sb: &Superblock, ino: u64) -> Result<Inode, String> {
+fn load_inode(img: &Image, sb: &DiskSuperblock, ino: u64) -> Result<DiskInode, String> {
     let (blk, off) = inode_location(&sb.layout, ino).map_err(|c| c.to_string())?;
     let mut buf = [0u8; BLOCK_SIZE];
     img.read(blk, &mut buf).map_err(|e| e.to_string())?;
-    Inode::decode(&buf[off..off + INODE_SIZE], ino).map_err(|c| c.to_string())
+    DiskInode::decode(&buf[off..off + INODE_SIZE], ino).map_err(|c| c.to_string())
 }
 
 /// Writes the requested view of the filesystem on `path` to `out`.
@@ -115,7 +115,7 @@ fn w(e: std::io::Error) -> String {
 }
 
 /// The superblock's fields and the layout.
-fn dump_superblock(sb: &Superblock, out: &mut dyn Write) -> Result<(), String> {
+fn dump_superblock(sb: &DiskSuperblock, out: &mut dyn Write) -> Result<(), String> {
     let l = &sb.layout;
     writeln!(out, "magic:             FERRITFS").map_err(w)?;
     writeln!(out, "version:           {}", sb.version).map_err(w)?;
@@ -206,7 +206,12 @@ fn dump_superblock(sb: &Superblock, out: &mut dyn Write) -> Result<(), String> {
 }
 
 /// The record of inode `ino`.
-fn dump_inode(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> Result<(), String> {
+fn dump_inode(
+    img: &Image,
+    sb: &DiskSuperblock,
+    ino: u64,
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let i = load_inode(img, sb, ino)?;
     writeln!(out, "inode {ino}").map_err(w)?;
     writeln!(out, "  mode:       {:o}", i.mode).map_err(w)?;
@@ -252,7 +257,12 @@ fn dump_inode(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> Re
 }
 
 /// The extents and the tree node count of inode `ino`.
-fn dump_extents(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> Result<(), String> {
+fn dump_extents(
+    img: &Image,
+    sb: &DiskSuperblock,
+    ino: u64,
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let i = load_inode(img, sb, ino)?;
     let InodeData::Extents(r) = i.data else {
         return Err(format!("inode {ino} has no extents"));
@@ -293,7 +303,7 @@ fn dump_extents(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> 
 }
 
 /// The entries of directory `ino`, `.` and `..` first.
-fn dump_dir(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> Result<(), String> {
+fn dump_dir(img: &Image, sb: &DiskSuperblock, ino: u64, out: &mut dyn Write) -> Result<(), String> {
     let i = load_inode(img, sb, ino)?;
     let InodeData::Dir(d) = i.data else {
         return Err(format!("inode {ino} is not a directory"));
@@ -330,7 +340,7 @@ fn dump_dir(img: &Image, sb: &Superblock, ino: u64, out: &mut dyn Write) -> Resu
 }
 
 /// The journal header and what recovery would replay (on a throwaway overlay).
-fn dump_journal(img: &Image, sb: &Superblock, out: &mut dyn Write) -> Result<(), String> {
+fn dump_journal(img: &Image, sb: &DiskSuperblock, out: &mut dyn Write) -> Result<(), String> {
     let l = &sb.layout;
     let mut buf = [0u8; BLOCK_SIZE];
     img.read(l.journal_start, &mut buf)

@@ -134,7 +134,7 @@ impl Checker<'_> {
         }
     }
 
-    fn write_inode(&mut self, ino: &Inode) -> std::io::Result<()> {
+    fn write_inode(&mut self, ino: &DiskInode) -> std::io::Result<()> {
         let (blk, off) = inode_location(&self.layout, ino.ino).map_err(std::io::Error::other)?;
         self.img.read(blk, &mut self.buf)?;
         ino.encode(&mut self.buf[off..off + INODE_SIZE]);
@@ -187,7 +187,7 @@ fn write_bitmap(
     Ok(())
 }
 
-fn static_fields_equal(a: &Superblock, b: &Superblock) -> bool {
+fn static_fields_equal(a: &DiskSuperblock, b: &DiskSuperblock) -> bool {
     a.version == b.version
         && a.compat == b.compat
         && a.incompat == b.incompat
@@ -287,7 +287,7 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
 
     // Superblocks.
     img.read(0, &mut buf).map_err(ioerr)?;
-    let mut primary = Superblock::decode(&buf);
+    let mut primary = DiskSuperblock::decode(&buf);
     if primary == Err(Corrupt::BadSuperblockCrc) {
         // A crash during the superblock's in-place update leaves it torn; its journal holds the
         // whole update, and mount takes it from there (read_superblock). So does fsck.
@@ -306,7 +306,7 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
         Err(c) => {
             let bk = dev_blocks - 1;
             img.read(bk, &mut buf).map_err(ioerr)?;
-            match Superblock::decode(&buf) {
+            match DiskSuperblock::decode(&buf) {
                 Ok(b) => {
                     rep.problems.push(Problem {
                         msg: format!("primary superblock (block 0): {c}; the backup superblock (block {bk}) is valid and will be used"),
@@ -392,7 +392,7 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
                 // another filesystem, is not taken: the superblock in force before the replay
                 // is written back over it.
                 img.read(0, &mut buf).map_err(ioerr)?;
-                match Superblock::decode(&buf) {
+                match DiskSuperblock::decode(&buf) {
                     Ok(s2) if s2.layout == layout => sb = s2,
                     Ok(_) => {
                         rep.problems.push(Problem {
@@ -423,7 +423,7 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
     // The backup superblock, against the primary as the journal leaves it.
     if !write_sb {
         img.read(layout.backup_sb, &mut buf).map_err(ioerr)?;
-        match Superblock::decode(&buf) {
+        match DiskSuperblock::decode(&buf) {
             Ok(b) if static_fields_equal(&b, &sb) => {}
             Ok(_) => {
                 rep.problems.push(Problem {
@@ -510,7 +510,7 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
     ino_used[0] = true;
 
     // Pass 1: inodes.
-    let mut inodes: HashMap<u64, Inode> = HashMap::new();
+    let mut inodes: HashMap<u64, DiskInode> = HashMap::new();
     let mut bad_inodes: HashSet<u64> = HashSet::new();
     let mut entries: Vec<Entry> = Vec::new();
     let mut dirty: HashSet<u64> = HashSet::new();
@@ -530,13 +530,13 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
         let rec = &tbuf[off..off + INODE_SIZE];
         if suspect {
             // The bitmap block is unreadable: an inode is in use if its record is valid.
-            let ok = Inode::decode(rec, ino).is_ok_and(|i| i.mode != 0);
+            let ok = DiskInode::decode(rec, ino).is_ok_and(|i| i.mode != 0);
             ino_used[ino as usize] = ok;
             if !ok {
                 continue;
             }
         }
-        let inode = match Inode::decode(rec, ino) {
+        let inode = match DiskInode::decode(rec, ino) {
             Ok(i) => i,
             Err(c) => {
                 ck.problem(format!("inode {ino}: {c}"), false);

@@ -17,7 +17,7 @@ pub struct Fs {
     /// The device.
     pub img: Image,
     /// Its superblock.
-    pub sb: Superblock,
+    pub sb: DiskSuperblock,
     /// Working buffers.
     pub scratch: Box<Scratch>,
     /// The time given to new and changed inodes; `None`: the current time. A fixed clock makes
@@ -54,7 +54,7 @@ impl Fs {
     pub fn from_image(mut img: Image) -> Result<Fs> {
         let mut buf = [0u8; BLOCK_SIZE];
         img.read(0, &mut buf).map_err(Error::Io)?;
-        let sb = Superblock::decode(&buf)?;
+        let sb = DiskSuperblock::decode(&buf)?;
         img.blocks = sb.layout.block_count;
         img.layout = Some(sb.layout);
         Ok(Fs {
@@ -71,12 +71,12 @@ impl Fs {
     }
 
     /// Reads inode `ino`.
-    pub fn inode(&mut self, ino: u64) -> Result<Inode> {
+    pub fn inode(&mut self, ino: u64) -> Result<DiskInode> {
         self.ctx().read_inode(ino)
     }
 
     /// Writes inode `i`.
-    pub fn write_inode(&mut self, i: &Inode) -> Result<()> {
+    pub fn write_inode(&mut self, i: &DiskInode) -> Result<()> {
         self.ctx().write_inode(i)
     }
 

@@ -34,7 +34,7 @@ pub struct Options {
 #[derive(Clone, Debug)]
 pub struct Summary {
     /// The superblock written.
-    pub sb: Superblock,
+    pub sb: DiskSuperblock,
 }
 
 /// A filesystem signature found on the device, if any.

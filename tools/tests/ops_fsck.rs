@@ -3,7 +3,7 @@
 //! checkpoints and at their end, `fsck -n` must find the image clean.
 
 use ferrite_format::ops::Ctx;
-use ferrite_format::{BlockIo, Scratch, Superblock, BLOCK_SIZE, STATE_CLEAN};
+use ferrite_format::{BlockIo, DiskSuperblock, Scratch, BLOCK_SIZE, STATE_CLEAN};
 use ferrite_testing::scenarios::{self, Env, BLOCKS};
 use ferrite_tools::fsck::{fsck, Mode, Options};
 use ferrite_tools::image::Image;
@@ -20,7 +20,7 @@ impl Drop for TmpImage {
 
 /// Writes the superblock of `img` with exact free counts and the clean state (as an unmount
 /// does), then runs `fsck -n` on `path`, which must find nothing.
-fn check(path: &Path, img: &mut Image, sb: &Superblock, scratch: &mut Scratch, what: &str) {
+fn check(path: &Path, img: &mut Image, sb: &DiskSuperblock, scratch: &mut Scratch, what: &str) {
     let mut sb = *sb;
     (sb.free_blocks, sb.free_inodes) = Ctx::new(img, &sb, scratch).free_counts().unwrap();
     sb.state = STATE_CLEAN;

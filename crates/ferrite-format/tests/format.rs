@@ -18,8 +18,8 @@ fn siphash_reference_vectors() {
     assert_eq!(siphash24(&key, &msg), 0xa129_ca61_49be_45e5);
 }
 
-fn sample_sb() -> Superblock {
-    Superblock {
+fn sample_sb() -> DiskSuperblock {
+    DiskSuperblock {
         version: VERSION,
         compat: 0,
         incompat: 0,
@@ -48,7 +48,7 @@ fn superblock_round_trip() {
     let sb = sample_sb();
     let mut b = [0u8; BS];
     sb.encode(&mut b);
-    let d = Superblock::decode(&b).unwrap();
+    let d = DiskSuperblock::decode(&b).unwrap();
     assert_eq!(d, sb);
     let mut b2 = [0u8; BS];
     d.encode(&mut b2);
@@ -62,12 +62,12 @@ fn reseal(b: &mut Block) {
     b[BLOCK_CRC_OFF..].copy_from_slice(&c.to_le_bytes());
 }
 
-fn sb_with(f: impl Fn(&mut Block)) -> Result<Superblock, Corrupt> {
+fn sb_with(f: impl Fn(&mut Block)) -> Result<DiskSuperblock, Corrupt> {
     let mut b = [0u8; BS];
     sample_sb().encode(&mut b);
     f(&mut b);
     reseal(&mut b);
-    Superblock::decode(&b)
+    DiskSuperblock::decode(&b)
 }
 
 fn put64(b: &mut [u8], off: usize, v: u64) {
@@ -87,14 +87,14 @@ fn superblock_mutations_give_specific_errors() {
         let mut c = b;
         c[i] ^= 0x10;
         assert_eq!(
-            Superblock::decode(&c),
+            DiskSuperblock::decode(&c),
             Err(Corrupt::BadSuperblockCrc),
             "byte {i}"
         );
     }
     let mut c = b;
     c[0] ^= 1;
-    assert_eq!(Superblock::decode(&c), Err(Corrupt::BadMagic));
+    assert_eq!(DiskSuperblock::decode(&c), Err(Corrupt::BadMagic));
     // Field by field, with a valid crc.
     assert_eq!(sb_with(|b| b[off("magic")] = b'X'), Err(Corrupt::BadMagic));
     assert_eq!(
@@ -195,8 +195,8 @@ fn layout_for_many_sizes() {
     assert_eq!(BITS_PER_BITMAP_BLOCK % HUGE_BLOCKS, 0);
 }
 
-fn sample_inode(mode: u32) -> Inode {
-    let mut i = Inode::new(
+fn sample_inode(mode: u32) -> DiskInode {
+    let mut i = DiskInode::new(
         77,
         mode,
         Timespec {
@@ -271,7 +271,7 @@ fn inode_round_trips() {
         }
         let mut rec = [0u8; INODE_SIZE];
         i.encode(&mut rec);
-        let d = Inode::decode(&rec, 77).unwrap();
+        let d = DiskInode::decode(&rec, 77).unwrap();
         assert_eq!(d, i);
         let mut rec2 = [0u8; INODE_SIZE];
         d.encode(&mut rec2);
@@ -285,7 +285,7 @@ fn inode_round_trips() {
     i.data = InodeData::Inline(target);
     let mut rec = [0u8; INODE_SIZE];
     i.encode(&mut rec);
-    let d = Inode::decode(&rec, 77).unwrap();
+    let d = DiskInode::decode(&rec, 77).unwrap();
     assert_eq!(d.inline_bytes().unwrap(), &target[..]);
     // A tree-rooted extent map.
     let mut i = sample_inode(S_IFREG);
@@ -294,16 +294,16 @@ fn inode_round_trips() {
         ..ExtentRoot::new()
     });
     i.encode(&mut rec);
-    assert_eq!(Inode::decode(&rec, 77).unwrap(), i);
+    assert_eq!(DiskInode::decode(&rec, 77).unwrap(), i);
 }
 
-fn inode_with(mode: u32, f: impl Fn(&mut [u8])) -> Result<Inode, Corrupt> {
+fn inode_with(mode: u32, f: impl Fn(&mut [u8])) -> Result<DiskInode, Corrupt> {
     let mut rec = [0u8; INODE_SIZE];
     sample_inode(mode).encode(&mut rec);
     f(&mut rec);
     let c = crc32c(&rec[..252]);
     rec[252..].copy_from_slice(&c.to_le_bytes());
-    Inode::decode(&rec, 77)
+    DiskInode::decode(&rec, 77)
 }
 
 #[test]
@@ -315,12 +315,15 @@ fn inode_mutations_give_specific_errors() {
         let mut r = rec;
         r[i] ^= 4;
         assert_eq!(
-            Inode::decode(&r, 77),
+            DiskInode::decode(&r, 77),
             Err(Corrupt::BadInodeCrc(77)),
             "byte {i}"
         );
     }
-    assert_eq!(Inode::decode(&rec, 78), Err(Corrupt::BadInodeNumber(78)));
+    assert_eq!(
+        DiskInode::decode(&rec, 78),
+        Err(Corrupt::BadInodeNumber(78))
+    );
     assert_eq!(
         inode_with(S_IFREG, |r| put64(r, off("ino"), 5)),
         Err(Corrupt::BadInodeNumber(77))

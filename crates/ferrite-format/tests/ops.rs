@@ -74,7 +74,7 @@ fn mkfs_over_old_contents() {
     }
     let mut buf = [0u8; BLOCK_SIZE];
     e.io.read(0, &mut buf).unwrap();
-    assert_eq!(Superblock::decode(&buf).unwrap(), e.sb);
+    assert_eq!(DiskSuperblock::decode(&buf).unwrap(), e.sb);
     // A layout larger than the device is refused.
     let mut small = FsIo::new(2000);
     let p = MkfsParams {

@@ -63,7 +63,7 @@ macro_rules! assert_err {
 }
 
 /// Formats `io` (of [`BLOCKS`] blocks, reading as zeros) as the test filesystem.
-pub fn format<I: BlockIo>(io: &mut I) -> Superblock
+pub fn format<I: BlockIo>(io: &mut I) -> DiskSuperblock
 where
     I::Error: Debug,
 {
@@ -85,12 +85,12 @@ where
 
 /// A consistency check of the whole filesystem, run at the scenarios' checkpoints (the tools
 /// run fsck); the `&str` says where.
-pub type Check<I> = Box<dyn FnMut(&mut I, &Superblock, &mut Scratch, &str)>;
+pub type Check<I> = Box<dyn FnMut(&mut I, &DiskSuperblock, &mut Scratch, &str)>;
 
 /// A formatted filesystem and the operations' working memory.
 pub struct Env<I: BlockIo> {
     pub io: I,
-    pub sb: Superblock,
+    pub sb: DiskSuperblock,
     pub scratch: Box<Scratch>,
     /// Run at every [`checkpoint`](Env::checkpoint), when set.
     pub check: Option<Check<I>>,
@@ -103,7 +103,7 @@ where
 {
     /// The test filesystem on `io`, formatted by [`format`] (whose metadata allocation must
     /// be set up before any operation).
-    pub fn new(io: I, sb: Superblock) -> Self {
+    pub fn new(io: I, sb: DiskSuperblock) -> Self {
         Env {
             io,
             sb,
@@ -144,7 +144,7 @@ where
         }
     }
 
-    pub fn inode(&mut self, ino: u64) -> Inode {
+    pub fn inode(&mut self, ino: u64) -> DiskInode {
         self.ctx().read_inode(ino).unwrap()
     }
 
@@ -153,19 +153,19 @@ where
     }
 
     /// Creates a regular file `name` in `dir`.
-    pub fn file(&mut self, dir: u64, name: &str) -> Inode {
+    pub fn file(&mut self, dir: u64, name: &str) -> DiskInode {
         let a = self.attr(S_IFREG | 0o644);
         self.ctx().create(dir, name.as_bytes(), &a).unwrap().1
     }
 
     /// Creates directory `name` in `dir`.
-    pub fn mkdir(&mut self, dir: u64, name: &str) -> Inode {
+    pub fn mkdir(&mut self, dir: u64, name: &str) -> DiskInode {
         let a = self.attr(S_IFDIR | 0o755);
         self.ctx().create(dir, name.as_bytes(), &a).unwrap().1
     }
 
     /// Maps file blocks `0..n` of `ino` (as a writer would, never past `n`).
-    pub fn fill(&mut self, ino: u64, n: u64) -> Inode {
+    pub fn fill(&mut self, ino: u64, n: u64) -> DiskInode {
         let mut i = self.inode(ino);
         let mut lblk = 0;
         while lblk < n {
@@ -176,7 +176,7 @@ where
     }
 
     /// Maps one block at each of the file blocks `0, 2, 4, ..` (`count` extents).
-    pub fn fragment(&mut self, ino: u64, count: u64) -> Inode {
+    pub fn fragment(&mut self, ino: u64, count: u64) -> DiskInode {
         let mut i = self.inode(ino);
         for k in 0..count {
             let e = self.ctx().alloc(&mut i, 2 * k, 1, 2 * k + 1).unwrap();
@@ -306,7 +306,7 @@ where
     let mut b = [0u8; BLOCK_SIZE];
     for blk in [0, l.backup_sb] {
         e.io.read(blk, &mut b).unwrap();
-        assert_eq!(Superblock::decode(&b).unwrap(), e.sb);
+        assert_eq!(DiskSuperblock::decode(&b).unwrap(), e.sb);
     }
     e.io.read(l.journal_start, &mut b).unwrap();
     let h = JournalHeader::decode(&b, &l).unwrap();

@@ -66,7 +66,7 @@ use crate::hash::{mix64, unit_hash, Rng};
 use crate::recover::{self, Undo};
 use crate::snapshot::{self, Snapshot, Stale};
 use crate::trace::{Kind, Mark, Record, Trace};
-use ferrite_format::{Superblock, BLOCK_SIZE};
+use ferrite_format::{DiskSuperblock, BLOCK_SIZE};
 use ferrite_tools::fsck::{fsck_image, Mode, Options as FsckOptions, EXIT_OK};
 use ferrite_tools::image::Image;
 use std::collections::{HashMap, HashSet};
@@ -385,7 +385,7 @@ pub fn explore(
             image.len()
         ));
     }
-    let sb = Superblock::decode(
+    let sb = DiskSuperblock::decode(
         image[..BLOCK_SIZE]
             .try_into()
             .map_err(|_| "the image is too small".to_string())?,

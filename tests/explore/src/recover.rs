@@ -11,8 +11,8 @@
 //! the image in place, with the old blocks kept so that [`undo`] gives the crash state back.
 
 use ferrite_format::{
-    inode_location, journal_replay, read_superblock, Block, BlockIo, Error, Inode, JournalHeader,
-    ReplayReport, Scratch, Superblock, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
+    inode_location, journal_replay, read_superblock, Block, BlockIo, DiskInode, DiskSuperblock,
+    Error, JournalHeader, ReplayReport, Scratch, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
 };
 use ferrite_tools::image::Image;
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ const BS: u64 = BLOCK_SIZE as u64;
 #[derive(Clone, Debug)]
 pub struct Recovered {
     /// The superblock mount decoded (before the replay).
-    pub sb: Superblock,
+    pub sb: DiskSuperblock,
     /// The replay's report.
     pub report: ReplayReport,
     /// Whether the journal header was rewritten.
@@ -118,7 +118,7 @@ fn replay(img: &mut Image) -> Result<Recovered, String> {
     let (blk, off) = inode_location(&sb.layout, sb.root_ino)
         .map_err(|c| format!("bad root inode number: {c}"))?;
     img.read(blk, &mut buf).map_err(io)?;
-    let root = Inode::decode(&buf[off..off + INODE_SIZE], sb.root_ino)
+    let root = DiskInode::decode(&buf[off..off + INODE_SIZE], sb.root_ino)
         .map_err(|c| format!("corrupt root inode: {c}"))?;
     if root.mode & S_IFMT != S_IFDIR {
         return Err(format!("the root inode {} is not a directory", sb.root_ino));

@@ -18,8 +18,8 @@
 use crate::hash::Digest;
 use ferrite_format::ops::Ctx;
 use ferrite_format::{
-    dir_iter, extent_iter, Block, BlockIo, Extent, Inode, InodeData, Scratch, Superblock, Timespec,
-    BLOCK_SIZE, COOKIE_START, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
+    dir_iter, extent_iter, Block, BlockIo, DiskInode, DiskSuperblock, Extent, InodeData, Scratch,
+    Timespec, BLOCK_SIZE, COOKIE_START, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
 };
 use ferrite_tools::image::Image;
 use std::collections::HashSet;
@@ -276,7 +276,7 @@ impl Walk {
             self.errors.push(format!("superblock: {e}"));
             return;
         }
-        let sb = match Superblock::decode(&buf) {
+        let sb = match DiskSuperblock::decode(&buf) {
             Ok(sb) => sb,
             Err(c) => {
                 self.errors.push(format!("superblock: {c}"));
@@ -334,7 +334,7 @@ impl Walk {
     fn visit(
         &mut self,
         ctx: &mut Ctx<'_, Image>,
-        inode: &Inode,
+        inode: &DiskInode,
         node: &mut Node,
         dirs_seen: &mut HashSet<u64>,
         files_scanned: &mut HashSet<u64>,

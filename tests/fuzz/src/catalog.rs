@@ -45,7 +45,7 @@ pub struct Catalog {
     /// The seed's name (its label).
     pub name: String,
     /// Its superblock.
-    pub sb: Superblock,
+    pub sb: DiskSuperblock,
     /// Its journal header.
     pub jh: JournalHeader,
     /// Log position after the last transaction recovery replays, and that transaction's
@@ -76,7 +76,7 @@ impl Catalog {
         let mut img = Image::from_vec(seed.to_vec());
         let mut buf = Box::new([0u8; BLOCK_SIZE]);
         img.read(0, &mut buf).map_err(|e| e.to_string())?;
-        let sb = Superblock::decode(&buf).map_err(|c| format!("seed superblock: {c}"))?;
+        let sb = DiskSuperblock::decode(&buf).map_err(|c| format!("seed superblock: {c}"))?;
         let l = sb.layout;
         if l.block_count > img.blocks {
             return Err("the seed is shorter than its filesystem".into());
@@ -158,7 +158,7 @@ impl Catalog {
             let Some(rec) = seed.get(at..at + INODE_SIZE) else {
                 continue;
             };
-            let Ok(i) = Inode::decode(rec, ino) else {
+            let Ok(i) = DiskInode::decode(rec, ino) else {
                 continue;
             };
             self.inodes.push(InodeAt {

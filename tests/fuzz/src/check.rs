@@ -53,7 +53,7 @@ fn fsck(img: &mut Image, mode: Mode) -> (Report, String) {
 /// Recovery as mount does it (`fs/mount.rs`): the superblock (from the journal when its
 /// in-place copy is torn), checked against the device; the journal header; replay in place; a
 /// new header when anything was replayed or the tail moves; the root inode, a directory.
-pub fn mount(img: &mut Image) -> Result<Superblock, String> {
+pub fn mount(img: &mut Image) -> Result<DiskSuperblock, String> {
     img.overlay = None;
     img.layout = None;
     img.blocks = img.size / BLOCK_SIZE as u64;
@@ -85,7 +85,7 @@ pub fn mount(img: &mut Image) -> Result<Superblock, String> {
     }
     // The replay may have rewritten the superblock: mount goes on with what is there now.
     img.read(0, &mut buf).map_err(|e| e.to_string())?;
-    let sb = Superblock::decode(&buf).map_err(|c| format!("replayed superblock: {c}"))?;
+    let sb = DiskSuperblock::decode(&buf).map_err(|c| format!("replayed superblock: {c}"))?;
     if sb.layout != l {
         return Err("the replayed superblock has another layout".into());
     }
@@ -104,7 +104,11 @@ pub fn mount(img: &mut Image) -> Result<Superblock, String> {
 /// be sorted, disjoint and inside the data area, and looked up at its edges; symlink targets),
 /// then the orphans, freed as mount frees them. Corruption the format code reports is
 /// collected; an orphan whose freeing does not finish is an error.
-pub fn walk(img: &mut Image, sb: &Superblock, seen: &mut Vec<u64>) -> Result<Vec<String>, String> {
+pub fn walk(
+    img: &mut Image,
+    sb: &DiskSuperblock,
+    seen: &mut Vec<u64>,
+) -> Result<Vec<String>, String> {
     let mut scratch = Box::new(Scratch::new());
     let mut buf: Box<Block> = Box::new([0; BLOCK_SIZE]);
     let mut problems = Vec::new();
@@ -208,7 +212,7 @@ pub fn walk(img: &mut Image, sb: &Superblock, seen: &mut Vec<u64>) -> Result<Vec
 /// What the kernel does on the mounted hostile image: names created, renamed and removed in the
 /// directories the walk reached, blocks allocated and punched in its files. Errors are the
 /// image's; every call must return, and punching must finish within a bound.
-pub fn exercise(img: &mut Image, sb: &Superblock, seen: &[u64]) -> Result<(), String> {
+pub fn exercise(img: &mut Image, sb: &DiskSuperblock, seen: &[u64]) -> Result<(), String> {
     let mut scratch = Box::new(Scratch::new());
     let now = Timespec { sec: 1, nsec: 0 };
     let attr = |mode| NewInodeAttrs {
@@ -267,7 +271,13 @@ pub fn exercise(img: &mut Image, sb: &Superblock, seen: &[u64]) -> Result<(), St
 }
 
 /// The checks of one inode's contents.
-fn file(img: &mut Image, sb: &Superblock, scratch: &mut Scratch, i: &Inode, p: &mut Vec<String>) {
+fn file(
+    img: &mut Image,
+    sb: &DiskSuperblock,
+    scratch: &mut Scratch,
+    i: &DiskInode,
+    p: &mut Vec<String>,
+) {
     let ino = i.ino;
     if i.size > MAX_FILE_SIZE {
         p.push(format!("inode {ino}: size {} beyond the maximum", i.size));
@@ -351,7 +361,7 @@ fn tail(s: &str) -> String {
 pub fn check(bytes: &[u8]) -> Result<Outcome, String> {
     let mut out = Outcome::default();
     let superblock_ok =
-        |m: &[u8]| Superblock::decode(m[..BLOCK_SIZE].try_into().unwrap_or(&[0; BLOCK_SIZE]));
+        |m: &[u8]| DiskSuperblock::decode(m[..BLOCK_SIZE].try_into().unwrap_or(&[0; BLOCK_SIZE]));
 
     // fsck -n: nothing written.
     let mut a = Image::from_vec(bytes.to_vec());

@@ -109,7 +109,7 @@ pub enum InodeData {
 
 /// An inode, validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Inode {
+pub struct DiskInode {
     /// Its inode number (checked against the record's).
     pub ino: u64,
     /// Type and permission bits.
@@ -157,15 +157,15 @@ pub fn inode_location(layout: &Layout, ino: u64) -> Result<(u64, usize), Corrupt
     Ok((blk, off))
 }
 
-impl Inode {
+impl DiskInode {
     /// A new inode of `mode` with empty data, all times `now`.
-    pub fn new(ino: u64, mode: u32, now: Timespec) -> Inode {
+    pub fn new(ino: u64, mode: u32, now: Timespec) -> DiskInode {
         let data = match mode & S_IFMT {
             S_IFDIR => InodeData::Dir(DirRoot::empty(0)),
             S_IFREG | S_IFLNK => InodeData::Extents(ExtentRoot::new()),
             _ => InodeData::Special,
         };
-        Inode {
+        DiskInode {
             ino,
             mode,
             uid: 0,
@@ -186,7 +186,7 @@ impl Inode {
     }
 
     /// Parses and validates the 256-byte record of inode `ino`.
-    pub fn decode(rec: &[u8], ino: u64) -> Result<Inode, Corrupt> {
+    pub fn decode(rec: &[u8], ino: u64) -> Result<DiskInode, Corrupt> {
         let rec = rec.get(..INODE_SIZE).ok_or(Corrupt::BadInodeCrc(ino))?;
         if crc32c(rec.get(..O_CRC).unwrap_or(&[])) != get_u32(rec, O_CRC) {
             return Err(Corrupt::BadInodeCrc(ino));
@@ -257,7 +257,7 @@ impl Inode {
             S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK => InodeData::Special,
             _ => return Err(Corrupt::BadInodeMode(ino)),
         };
-        Ok(Inode {
+        Ok(DiskInode {
             ino,
             mode,
             uid,

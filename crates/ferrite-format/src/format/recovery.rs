@@ -10,7 +10,9 @@
 //! and accepts the superblock only if the replayed block 0 has a good crc. Nothing is written;
 //! the caller then replays the journal for real.
 
-use super::{journal_replay, Block, BlockIo, Corrupt, Error, JournalHeader, Scratch, Superblock};
+use super::{
+    journal_replay, Block, BlockIo, Corrupt, DiskSuperblock, Error, JournalHeader, Scratch,
+};
 
 /// Block access for a dry replay: reads from `io`, except block 0 which lives in `block0`;
 /// writes to block 0 land there, all others are dropped.
@@ -57,13 +59,12 @@ pub fn read_superblock<I: BlockIo>(
     io: &I,
     buf: &mut Block,
     scratch: &mut Scratch,
-) -> Result<(Superblock, bool), Error<I::Error>> {
+) -> Result<(DiskSuperblock, bool), Error<I::Error>> {
     io.read(0, buf).map_err(Error::Io)?;
-    let torn = match Superblock::decode(buf) {
+    let torn = match DiskSuperblock::decode(buf) {
         Ok(sb) => return Ok((sb, false)),
-        Err(Corrupt::BadSuperblockCrc) => {
-            Superblock::decode_torn(buf).map_err(|_| Error::Corrupt(Corrupt::BadSuperblockCrc))?
-        }
+        Err(Corrupt::BadSuperblockCrc) => DiskSuperblock::decode_torn(buf)
+            .map_err(|_| Error::Corrupt(Corrupt::BadSuperblockCrc))?,
         Err(c) => return Err(Error::Corrupt(c)),
     };
     let bad = Error::Corrupt(Corrupt::BadSuperblockCrc);
@@ -80,7 +81,7 @@ pub fn read_superblock<I: BlockIo>(
     };
     let mut dry = Block0Only { io, block0: buf };
     journal_replay(&mut dry, &l, &h, scratch)?;
-    match Superblock::decode(buf) {
+    match DiskSuperblock::decode(buf) {
         Ok(sb) if sb.layout == l => Ok((sb, true)),
         _ => Err(bad),
     }

@@ -78,7 +78,7 @@ pub enum LayoutError {
 ///
 /// # Invariants
 ///
-/// A `Layout` returned by [`Layout::compute`] or [`Superblock::decode`] has its regions in this
+/// A `Layout` returned by [`Layout::compute`] or [`DiskSuperblock::decode`] has its regions in this
 /// order, contiguous, inside the filesystem: superblock (block 0), journal, inode bitmap, block
 /// bitmap, inode table, data area, backup superblock (last block); the bitmaps have exactly the
 /// blocks their bit counts need.
@@ -254,7 +254,7 @@ pub enum MountMode {
 
 /// The superblock, validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Superblock {
+pub struct DiskSuperblock {
     /// Format version ([`VERSION`]).
     pub version: u32,
     /// Compatible features.
@@ -289,9 +289,9 @@ pub struct Superblock {
     pub write_time: u64,
 }
 
-impl Superblock {
+impl DiskSuperblock {
     /// Parses and validates a superblock block.
-    pub fn decode(buf: &Block) -> Result<Superblock, Corrupt> {
+    pub fn decode(buf: &Block) -> Result<DiskSuperblock, Corrupt> {
         Self::decode_crc(buf, true)
     }
 
@@ -300,11 +300,11 @@ impl Superblock {
     /// the journal that holds the superblock's committed update ([`read_superblock`]).
     ///
     /// [`read_superblock`]: super::read_superblock
-    pub fn decode_torn(buf: &Block) -> Result<Superblock, Corrupt> {
+    pub fn decode_torn(buf: &Block) -> Result<DiskSuperblock, Corrupt> {
         Self::decode_crc(buf, false)
     }
 
-    fn decode_crc(buf: &Block, crc: bool) -> Result<Superblock, Corrupt> {
+    fn decode_crc(buf: &Block, crc: bool) -> Result<DiskSuperblock, Corrupt> {
         if get_array::<8>(buf, O_MAGIC) != MAGIC {
             return Err(Corrupt::BadMagic);
         }
@@ -351,7 +351,7 @@ impl Superblock {
         if root_ino != ROOT_INO {
             return Err(Corrupt::BadRootInode(root_ino));
         }
-        Ok(Superblock {
+        Ok(DiskSuperblock {
             version,
             compat: get_u64(buf, O_COMPAT),
             incompat,

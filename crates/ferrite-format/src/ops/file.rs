@@ -18,13 +18,13 @@
 
 use super::super::format::{
     bitmap_get, extent_insert, extent_iter, extent_lookup, extent_remove_one, AllocPolicy, Bitmap,
-    BlockIo, Corrupt, Error, Extent, ExtentLookup, ExtentRoot, Inode, InodeData,
+    BlockIo, Corrupt, DiskInode, Error, Extent, ExtentLookup, ExtentRoot, InodeData,
     BITS_PER_BITMAP_BLOCK, HUGE_BLOCKS, MAX_FILE_BLOCKS,
 };
 use super::{Counting, Ctx};
 
 /// The extent root of a regular file or long symlink (`Invalid` for other inodes).
-fn ext_root<E>(inode: &Inode) -> Result<ExtentRoot, Error<E>> {
+fn ext_root<E>(inode: &DiskInode) -> Result<ExtentRoot, Error<E>> {
     match inode.data {
         InodeData::Extents(r) => Ok(r),
         _ => Err(Error::Invalid),
@@ -35,7 +35,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     /// The mapping of file block `lblk` of `inode`: the extent that maps it, or the hole around
     /// it. A mapped extent must lie in the data area (`Corrupt` otherwise), so the caller can map
     /// its blocks.
-    pub fn map(&mut self, inode: &Inode, lblk: u64) -> Result<ExtentLookup, Error<I::Error>> {
+    pub fn map(&mut self, inode: &DiskInode, lblk: u64) -> Result<ExtentLookup, Error<I::Error>> {
         let root = ext_root(inode)?;
         let r = extent_lookup(&*self.io, inode.ino, &root, lblk, &mut self.scratch.a)?;
         if let ExtentLookup::Mapped(e) = r {
@@ -169,7 +169,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     /// documentation for the policy.
     pub fn alloc(
         &mut self,
-        inode: &mut Inode,
+        inode: &mut DiskInode,
         lblk: u64,
         len: u64,
         hole_end: u64,
@@ -248,7 +248,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     /// mapped any more, `false` when the budget ran out first (call again).
     pub fn punch(
         &mut self,
-        inode: &mut Inode,
+        inode: &mut DiskInode,
         start: u64,
         end: u64,
         budget: u32,

@@ -4,7 +4,7 @@
 
 use super::super::format::{
     bitmap_block_init, bitmap_seal, bitmap_set, inode_location, Bitmap, BitmapKind, Block, BlockIo,
-    DirRoot, Error, Inode, InodeData, JournalHeader, Layout, Superblock, Timespec,
+    DirRoot, DiskInode, DiskSuperblock, Error, InodeData, JournalHeader, Layout, Timespec,
     BITS_PER_BITMAP_BLOCK, INODE_SIZE, LABEL_MAX, ROOT_INO, STATE_CLEAN, S_IFDIR, VERSION,
 };
 
@@ -50,7 +50,7 @@ pub fn mkfs<I: BlockIo>(
     p: &MkfsParams,
     buf: &mut Block,
     flush: &mut dyn FnMut(&mut I) -> Result<(), I::Error>,
-) -> Result<Superblock, Error<I::Error>> {
+) -> Result<DiskSuperblock, Error<I::Error>> {
     let l = p.layout;
     if l.check().is_err() || l.block_count > io.block_count() {
         return Err(Error::Invalid);
@@ -86,7 +86,7 @@ pub fn mkfs<I: BlockIo>(
                 .map_err(Error::Io)?;
         }
     }
-    let mut root = Inode::new(ROOT_INO, S_IFDIR | 0o755, p.now);
+    let mut root = DiskInode::new(ROOT_INO, S_IFDIR | 0o755, p.now);
     root.nlink = 2;
     root.data = InodeData::Dir(DirRoot::empty(ROOT_INO));
     let (blk, off) = inode_location(&l, ROOT_INO)?;
@@ -105,7 +105,7 @@ pub fn mkfs<I: BlockIo>(
         *b = (*b & 0x3f) | 0x80;
     }
     let secs = u64::try_from(p.now.sec).unwrap_or(0);
-    let sb = Superblock {
+    let sb = DiskSuperblock {
         version: VERSION,
         compat: 0,
         incompat: 0,

@@ -20,7 +20,7 @@
 //!
 //! # Accounting
 //!
-//! `Inode::blocks` counts data blocks and tree nodes, exactly (fsck checks it). Tree nodes
+//! `DiskInode::blocks` counts data blocks and tree nodes, exactly (fsck checks it). Tree nodes
 //! allocated and freed by a format call are counted by wrapping the io in [`Counting`] rather
 //! than by walking trees.
 //!
@@ -41,8 +41,8 @@ pub use mkfs::{mkfs, MkfsParams};
 
 use super::format::{
     bitmap_get, dir_lookup, inode_location, Bitmap, Block, BlockIo, Corrupt, DirEntry, DirRoot,
-    Error, Inode, InodeData, Scratch, Superblock, Timespec, BITS_PER_BITMAP_BLOCK, INODE_SIZE,
-    S_IFDIR,
+    DiskInode, DiskSuperblock, Error, InodeData, Scratch, Timespec, BITS_PER_BITMAP_BLOCK,
+    INODE_SIZE, S_IFDIR,
 };
 
 /// Attributes of a new inode.
@@ -90,16 +90,16 @@ pub struct Rename<'n> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Renamed {
     /// The old directory.
-    pub old_dir: Inode,
+    pub old_dir: DiskInode,
     /// The new directory (the same record as `old_dir` when the directories are the same).
-    pub new_dir: Inode,
+    pub new_dir: DiskInode,
     /// The inode that moved (the old name's).
-    pub moved: Inode,
+    pub moved: DiskInode,
     /// The replaced target (its link count already decremented; 0 for an emptied directory) or,
     /// with `exchange`, the other inode.
-    pub other: Option<Inode>,
+    pub other: Option<DiskInode>,
     /// The whiteout inode, if one was asked for.
-    pub whiteout: Option<Inode>,
+    pub whiteout: Option<DiskInode>,
 }
 
 /// Operations on a filesystem through a [`BlockIo`].
@@ -110,13 +110,13 @@ pub struct Ctx<'a, I: BlockIo> {
     /// The storage.
     pub io: &'a mut I,
     /// The mounted superblock (its layout and hash seed).
-    pub sb: &'a Superblock,
+    pub sb: &'a DiskSuperblock,
     /// Working memory (no operation puts a block on its own stack).
     pub scratch: &'a mut Scratch,
 }
 
 /// A [`BlockIo`] that forwards to another and counts the tree nodes allocated and freed through
-/// it, so that an operation can keep `Inode::blocks` exact.
+/// it, so that an operation can keep `DiskInode::blocks` exact.
 pub struct Counting<'b, I: BlockIo> {
     io: &'b mut I,
     /// Tree nodes allocated.
@@ -174,7 +174,7 @@ impl<I: BlockIo> BlockIo for Counting<'_, I> {
 }
 
 /// The directory root of `dir`, or `Invalid` if it is not a directory.
-fn dir_root<E>(dir: &Inode) -> Result<DirRoot, Error<E>> {
+fn dir_root<E>(dir: &DiskInode) -> Result<DirRoot, Error<E>> {
     match dir.data {
         InodeData::Dir(r) if dir.kind() == S_IFDIR => Ok(r),
         _ => Err(Error::Invalid),
@@ -183,13 +183,13 @@ fn dir_root<E>(dir: &Inode) -> Result<DirRoot, Error<E>> {
 
 impl<'a, I: BlockIo> Ctx<'a, I> {
     /// Operations on `io`, whose filesystem has superblock `sb`, working in `scratch`.
-    pub fn new(io: &'a mut I, sb: &'a Superblock, scratch: &'a mut Scratch) -> Self {
+    pub fn new(io: &'a mut I, sb: &'a DiskSuperblock, scratch: &'a mut Scratch) -> Self {
         Ctx { io, sb, scratch }
     }
 
     /// Reads and validates inode `ino` (`Corrupt` for a bad record, including a free one, which
     /// is zeroed).
-    pub fn read_inode(&mut self, ino: u64) -> Result<Inode, Error<I::Error>> {
+    pub fn read_inode(&mut self, ino: u64) -> Result<DiskInode, Error<I::Error>> {
         let (blk, off) = inode_location(&self.sb.layout, ino)?;
         if off.saturating_add(INODE_SIZE) > super::format::BLOCK_SIZE {
             return Err(Corrupt::InodeOutOfRange(ino).into());
@@ -199,11 +199,11 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
         self.io
             .read_part(blk, off, &mut rec, &mut self.scratch.a)
             .map_err(Error::Io)?;
-        Ok(Inode::decode(&rec, ino)?)
+        Ok(DiskInode::decode(&rec, ino)?)
     }
 
     /// Writes inode `i` to its record.
-    pub fn write_inode(&mut self, i: &Inode) -> Result<(), Error<I::Error>> {
+    pub fn write_inode(&mut self, i: &DiskInode) -> Result<(), Error<I::Error>> {
         let (blk, off) = inode_location(&self.sb.layout, i.ino)?;
         self.io.read(blk, &mut self.scratch.a).map_err(Error::Io)?;
         let rec = self
@@ -234,7 +234,11 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
     }
 
     /// Looks `name` up in the directory whose inode is `dir`.
-    fn lookup_in(&mut self, dir: &Inode, name: &[u8]) -> Result<Option<DirEntry>, Error<I::Error>> {
+    fn lookup_in(
+        &mut self,
+        dir: &DiskInode,
+        name: &[u8],
+    ) -> Result<Option<DirEntry>, Error<I::Error>> {
         let root = dir_root(dir)?;
         dir_lookup(
             &*self.io,
@@ -280,7 +284,7 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
                     .a
                     .get(off..off.saturating_add(INODE_SIZE))
                     .ok_or(Corrupt::InodeOutOfRange(ino))?;
-                if Inode::decode(rec, ino)?.nlink == 0 {
+                if DiskInode::decode(rec, ino)?.nlink == 0 {
                     f(ino);
                 }
             }

@@ -19,8 +19,8 @@ use ferrite_explore::explore::{explore, Options, Summary};
 use ferrite_explore::trace::{Trace, TraceWriter};
 use ferrite_format::ops::{mkfs, Ctx, MkfsParams, NewInodeAttrs};
 use ferrite_format::{
-    bitmap_frees, changed_range, AllocPolicy, Bitmap, Block, BlockIo, Error, ExtentLookup,
-    JournalHeader, JournalWriter, Layout, Scratch, Superblock, Timespec, BLOCK_SIZE, LABEL_MAX,
+    bitmap_frees, changed_range, AllocPolicy, Bitmap, Block, BlockIo, DiskSuperblock, Error,
+    ExtentLookup, JournalHeader, JournalWriter, Layout, Scratch, Timespec, BLOCK_SIZE, LABEL_MAX,
     ROOT_INO, STATE_CLEAN, S_IFREG,
 };
 use ferrite_tools::image::Image;
@@ -182,7 +182,7 @@ pub struct Emu {
     pub image: Vec<u8>,
     dev: Image,
     t: TraceWriter,
-    pub sb: Superblock,
+    pub sb: DiskSuperblock,
     header: JournalHeader,
     writer: JournalWriter,
     calls: u64,
@@ -226,7 +226,7 @@ impl Emu {
         Self::from_device(dev, &mut sb, mutant, true)
     }
 
-    fn from_device(mut dev: Image, sb: &mut Superblock, mutant: Mutant, unclean: bool) -> Emu {
+    fn from_device(mut dev: Image, sb: &mut DiskSuperblock, mutant: Mutant, unclean: bool) -> Emu {
         let mut buf = [0u8; BLOCK_SIZE];
         if unclean {
             sb.state &= !STATE_CLEAN;
@@ -257,7 +257,7 @@ impl Emu {
         let mut dev = Image::from_vec(e.image);
         let mut buf = [0u8; BLOCK_SIZE];
         dev.read(0, &mut buf).expect("read");
-        let mut sb = Superblock::decode(&buf).expect("superblock");
+        let mut sb = DiskSuperblock::decode(&buf).expect("superblock");
         sb.state |= STATE_CLEAN;
         sb.encode(&mut buf);
         dev.write(0, &buf).expect("superblock");
@@ -497,7 +497,7 @@ impl Emu {
         self.tx(&mut |ctx| {
             let mut b = [0u8; BLOCK_SIZE];
             ctx.io.read(0, &mut b).map_err(Error::Io)?;
-            let mut s = Superblock::decode(&b)?;
+            let mut s = DiskSuperblock::decode(&b)?;
             s.state &= !STATE_CLEAN;
             s.mount_count += 1;
             s.write_time += 1;

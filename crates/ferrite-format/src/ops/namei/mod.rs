@@ -17,15 +17,15 @@ mod rename;
 
 use super::super::format::{
     dir_check_name, dir_insert, dir_remove, extent_insert, file_type, inode_location, Bitmap,
-    BlockIo, Corrupt, DirEntry, DirRoot, Error, Extent, ExtentLookup, ExtentRoot, Inode, InodeData,
-    Timespec, BLOCK_SIZE, FT_LNK, INLINE_DATA_MAX, INODE_FLAG_INLINE, INODE_SIZE, S_IFBLK, S_IFCHR,
-    S_IFDIR, S_IFLNK, S_IFMT,
+    BlockIo, Corrupt, DirEntry, DirRoot, DiskInode, Error, Extent, ExtentLookup, ExtentRoot,
+    InodeData, Timespec, BLOCK_SIZE, FT_LNK, INLINE_DATA_MAX, INODE_FLAG_INLINE, INODE_SIZE,
+    S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT,
 };
 use super::{dir_root, Counting, Ctx, NewInodeAttrs};
 
 /// The inode record of a new inode `ino` of `mode` described by `attr`.
-fn new_record(ino: u64, attr: &NewInodeAttrs, mode: u32) -> Inode {
-    let mut i = Inode::new(ino, mode, attr.now);
+fn new_record(ino: u64, attr: &NewInodeAttrs, mode: u32) -> DiskInode {
+    let mut i = DiskInode::new(ino, mode, attr.now);
     i.uid = attr.uid;
     i.gid = attr.gid;
     i.generation = attr.generation;
@@ -36,37 +36,37 @@ fn new_record(ino: u64, attr: &NewInodeAttrs, mode: u32) -> Inode {
 }
 
 /// Sets the modification and change time of a directory.
-fn touch(dir: &mut Inode, now: Timespec) {
+fn touch(dir: &mut DiskInode, now: Timespec) {
     dir.mtime = now;
     dir.ctime = now;
 }
 
 /// Records `parent` as the parent of directory `dir`.
-fn set_parent(dir: &mut Inode, parent: u64) {
+fn set_parent(dir: &mut DiskInode, parent: u64) {
     if let InodeData::Dir(d) = &mut dir.data {
         d.parent = parent;
     }
 }
 
 /// Whether directory inode `dir` has no entries.
-fn is_empty_dir<E>(dir: &Inode) -> Result<bool, Error<E>> {
+fn is_empty_dir<E>(dir: &DiskInode) -> Result<bool, Error<E>> {
     let r = dir_root(dir)?;
     Ok(r.entries == 0 && r.tree.blk == 0)
 }
 
 /// The directory entry type of an inode read from the media.
-fn ftype_of<E>(i: &Inode) -> Result<u8, Error<E>> {
+fn ftype_of<E>(i: &DiskInode) -> Result<u8, Error<E>> {
     file_type(i.mode).ok_or(Error::Corrupt(Corrupt::BadInodeMode(i.ino)))
 }
 
 /// One more link to a directory (a new subdirectory).
-fn inc_nlink<E>(i: &mut Inode) -> Result<(), Error<E>> {
+fn inc_nlink<E>(i: &mut DiskInode) -> Result<(), Error<E>> {
     i.nlink = i.nlink.checked_add(1).ok_or(Error::Invalid)?;
     Ok(())
 }
 
 /// The new directory of a rename: `nd`, or `od` when both are the same.
-fn pick<'x>(od: &'x mut Inode, nd: &'x mut Option<Inode>) -> &'x mut Inode {
+fn pick<'x>(od: &'x mut DiskInode, nd: &'x mut Option<DiskInode>) -> &'x mut DiskInode {
     match nd {
         Some(n) => n,
         None => od,
@@ -75,14 +75,14 @@ fn pick<'x>(od: &'x mut Inode, nd: &'x mut Option<Inode>) -> &'x mut Inode {
 
 impl<I: BlockIo> Ctx<'_, I> {
     /// Reads directory `ino` (`Invalid` if it is not one).
-    fn read_dir(&mut self, ino: u64) -> Result<Inode, Error<I::Error>> {
+    fn read_dir(&mut self, ino: u64) -> Result<DiskInode, Error<I::Error>> {
         let d = self.read_inode(ino)?;
         dir_root(&d)?;
         Ok(d)
     }
 
     /// Reads directory `ino` to add a name to it: `NotFound` once it was removed.
-    fn live_dir(&mut self, ino: u64) -> Result<Inode, Error<I::Error>> {
+    fn live_dir(&mut self, ino: u64) -> Result<DiskInode, Error<I::Error>> {
         let d = self.read_dir(ino)?;
         if d.nlink == 0 {
             return Err(Error::NotFound);
@@ -91,7 +91,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     }
 
     /// Checks that `name` is a valid name not yet in `dir`.
-    fn check_absent(&mut self, dir: &Inode, name: &[u8]) -> Result<(), Error<I::Error>> {
+    fn check_absent(&mut self, dir: &DiskInode, name: &[u8]) -> Result<(), Error<I::Error>> {
         dir_check_name::<I::Error>(name)?;
         match self.lookup_in(dir, name)? {
             Some(_) => Err(Error::Exists),
@@ -134,7 +134,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     /// tree nodes in `dir.blocks`.
     fn dir_add(
         &mut self,
-        dir: &mut Inode,
+        dir: &mut DiskInode,
         name: &[u8],
         ino: u64,
         ftype: u8,
@@ -158,7 +158,7 @@ impl<I: BlockIo> Ctx<'_, I> {
 
     /// Removes `name` from directory `dir` (in memory: the caller writes `dir`), counting freed
     /// tree nodes in `dir.blocks`.
-    fn dir_del(&mut self, dir: &mut Inode, name: &[u8]) -> Result<DirEntry, Error<I::Error>> {
+    fn dir_del(&mut self, dir: &mut DiskInode, name: &[u8]) -> Result<DirEntry, Error<I::Error>> {
         let mut root = dir_root(dir)?;
         let mut c = Counting::new(&mut *self.io);
         let e = dir_remove(
@@ -184,7 +184,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         dir: u64,
         name: &[u8],
         attr: &NewInodeAttrs,
-    ) -> Result<(Inode, Inode), Error<I::Error>> {
+    ) -> Result<(DiskInode, DiskInode), Error<I::Error>> {
         let mode = attr.mode;
         let ftype = file_type(mode).ok_or(Error::Invalid)?;
         if mode & S_IFMT == S_IFLNK {
@@ -210,7 +210,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     /// Creates an unlinked inode (`O_TMPFILE`): allocated, link count 0, in no directory.
     /// Regular files and special files only (`Invalid` for directories and symlinks). Until it
     /// is linked ([`link`](Self::link)) or freed, [`orphans`](Self::orphans) reports it.
-    pub fn create_tmpfile(&mut self, attr: &NewInodeAttrs) -> Result<Inode, Error<I::Error>> {
+    pub fn create_tmpfile(&mut self, attr: &NewInodeAttrs) -> Result<DiskInode, Error<I::Error>> {
         let mode = attr.mode;
         file_type(mode).ok_or(Error::Invalid)?;
         if matches!(mode & S_IFMT, S_IFDIR | S_IFLNK) {
@@ -235,7 +235,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         name: &[u8],
         target: &[u8],
         attr: &NewInodeAttrs,
-    ) -> Result<(Inode, Inode), Error<I::Error>> {
+    ) -> Result<(DiskInode, DiskInode), Error<I::Error>> {
         if target.is_empty() {
             return Err(Error::Invalid);
         }
@@ -289,7 +289,11 @@ impl<I: BlockIo> Ctx<'_, I> {
 
     /// Copies the target of symlink `inode` into the start of `out` and returns its length
     /// (`Invalid` if `out` is shorter or `inode` is no symlink).
-    pub fn read_link(&mut self, inode: &Inode, out: &mut [u8]) -> Result<usize, Error<I::Error>> {
+    pub fn read_link(
+        &mut self,
+        inode: &DiskInode,
+        out: &mut [u8],
+    ) -> Result<usize, Error<I::Error>> {
         if inode.kind() != S_IFLNK {
             return Err(Error::Invalid);
         }
@@ -323,7 +327,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         name: &[u8],
         ino: u64,
         now: Timespec,
-    ) -> Result<(Inode, Inode), Error<I::Error>> {
+    ) -> Result<(DiskInode, DiskInode), Error<I::Error>> {
         let mut d = self.live_dir(dir)?;
         let mut i = self.read_inode(ino)?;
         if i.kind() == S_IFDIR {
@@ -349,7 +353,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         dir: u64,
         name: &[u8],
         now: Timespec,
-    ) -> Result<(Inode, Inode), Error<I::Error>> {
+    ) -> Result<(DiskInode, DiskInode), Error<I::Error>> {
         let mut d = self.read_dir(dir)?;
         let e = self.lookup_in(&d, name)?.ok_or(Error::NotFound)?;
         let mut v = self.read_inode(e.ino)?;
@@ -373,7 +377,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         dir: u64,
         name: &[u8],
         now: Timespec,
-    ) -> Result<(Inode, Inode), Error<I::Error>> {
+    ) -> Result<(DiskInode, DiskInode), Error<I::Error>> {
         let mut d = self.read_dir(dir)?;
         let e = self.lookup_in(&d, name)?.ok_or(Error::NotFound)?;
         if e.ino == dir {

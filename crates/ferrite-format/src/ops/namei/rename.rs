@@ -4,7 +4,7 @@
 //! inodes.
 
 use super::super::super::format::{
-    dir_check_name, BlockIo, Error, Inode, FT_CHR, S_IFCHR, S_IFDIR, S_IFMT,
+    dir_check_name, BlockIo, DiskInode, Error, FT_CHR, S_IFCHR, S_IFDIR, S_IFMT,
 };
 use super::super::{Ctx, Rename, Renamed};
 use super::{ftype_of, inc_nlink, is_empty_dir, new_record, pick, set_parent, touch};
@@ -12,18 +12,18 @@ use super::{ftype_of, inc_nlink, is_empty_dir, new_record, pick, set_parent, tou
 /// The inodes a rename changes, read before its first write.
 struct Parties {
     /// The old directory.
-    od: Inode,
+    od: DiskInode,
     /// The new directory, when it is another one.
-    nd: Option<Inode>,
+    nd: Option<DiskInode>,
     /// The inode that moves (the old name's).
-    moved: Inode,
+    moved: DiskInode,
     /// The inode of the new name, if it exists.
-    other: Option<Inode>,
+    other: Option<DiskInode>,
 }
 
 impl Parties {
     /// What [`Ctx::rename`] returns: these inodes as changed, `other` and `whiteout` as given.
-    fn into_renamed(self, other: Option<Inode>, whiteout: Option<Inode>) -> Renamed {
+    fn into_renamed(self, other: Option<DiskInode>, whiteout: Option<DiskInode>) -> Renamed {
         let new_dir = self.nd.unwrap_or(self.od);
         Renamed {
             old_dir: self.od,
@@ -36,7 +36,7 @@ impl Parties {
 }
 
 /// Moves the link a subdirectory gives its parent from directory `from` to directory `to`.
-fn move_link<E>(from: &mut Inode, to: &mut Inode) -> Result<(), Error<E>> {
+fn move_link<E>(from: &mut DiskInode, to: &mut DiskInode) -> Result<(), Error<E>> {
     from.nlink = from.nlink.saturating_sub(1);
     inc_nlink(to)
 }
@@ -199,7 +199,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         p: &mut Parties,
         moved_ft: u8,
         whiteout_ino: Option<u64>,
-    ) -> Result<Option<Inode>, Error<I::Error>> {
+    ) -> Result<Option<DiskInode>, Error<I::Error>> {
         if let Some(o) = p.other.as_mut() {
             self.dir_del(pick(&mut p.od, &mut p.nd), r.new_name)?;
             if o.kind() == S_IFDIR {
