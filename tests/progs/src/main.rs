@@ -166,6 +166,7 @@ fn cmd_mmap(cmd: &str, path: &str, opts: &[&str]) -> Result<bool, String> {
     match cmd {
         "basic" => mmap::basic(p),
         "race" => mmap::race(p, o.secs.unwrap_or(5)),
+        "blocks" => mmap::blocks(p, o.secs.unwrap_or(3)),
         "dirty" => mmap::dirty(p, &o),
         "pmd" => mmap::pmd(p, &o),
         "sync-run" => mmap::sync_run(p, &o),
