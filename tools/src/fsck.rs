@@ -40,7 +40,7 @@ pub enum Mode {
 
 /// fsck options.
 #[derive(Clone, Copy, Debug)]
-pub struct Options {
+pub struct FsckOptions {
     /// Check-only or repair.
     pub mode: Mode,
     /// Check even if the filesystem is marked clean (only matters for `-p`).
@@ -288,7 +288,7 @@ fn static_fields_equal(a: &DiskSuperblock, b: &DiskSuperblock) -> bool {
 }
 
 /// Checks (and with `-y`/`-p` repairs) the filesystem on `path`; writes its findings to `out`.
-pub fn fsck(path: &Path, opts: &Options, out: &mut dyn Write) -> Report {
+pub fn fsck(path: &Path, opts: &FsckOptions, out: &mut dyn Write) -> Report {
     let name = path.display().to_string();
     let r = Image::open(path, opts.mode != Mode::Check)
         .map_err(|e| format!("cannot open: {e}"))
@@ -301,7 +301,7 @@ pub fn fsck(path: &Path, opts: &Options, out: &mut dyn Write) -> Report {
 /// it in the findings written to `out`. The image is taken as freshly opened: its block count is
 /// reset to its size, its layout and overlay are dropped, before and after the check (in check
 /// mode, nothing is written to it).
-pub fn fsck_image(img: &mut Image, name: &str, opts: &Options, out: &mut dyn Write) -> Report {
+pub fn fsck_image(img: &mut Image, name: &str, opts: &FsckOptions, out: &mut dyn Write) -> Report {
     img.blocks = img.size / BLOCK_SIZE as u64;
     img.layout = None;
     img.overlay = None;
@@ -369,7 +369,12 @@ fn io_error(e: std::io::Error) -> String {
 
 /// The check: one pass per structure, in the order the module documentation gives. `p` names
 /// the filesystem in what is written to `out`.
-fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<Report, String> {
+fn run(
+    img: &mut Image,
+    p: &str,
+    opts: &FsckOptions,
+    out: &mut dyn Write,
+) -> Result<Report, String> {
     let mut ck = Checker::superblock(img, opts.mode != Mode::Check)?;
     ck.journal()?;
     ck.backup_superblock()?;
@@ -1277,7 +1282,7 @@ mod tests {
 
     #[test]
     fn fsck_image_checks_memory_images() {
-        let opts = Options {
+        let opts = FsckOptions {
             mode: Mode::Check,
             force: true,
         };
@@ -1298,7 +1303,7 @@ mod tests {
         assert!(img.memory() == Some(&before[..]));
         assert!(img.overlay.is_none());
         // Repair mode writes the repairs into the memory image.
-        let fix = Options {
+        let fix = FsckOptions {
             mode: Mode::Yes,
             force: true,
         };
