@@ -363,6 +363,13 @@ struct Entry {
     ftype: u8,
 }
 
+impl Entry {
+    /// A problem with this entry, in words: `what` after the directory and the name.
+    fn message(&self, what: &str) -> String {
+        format!("directory {}: entry '{}' {what}", self.dir, self.name)
+    }
+}
+
 fn io_error(e: std::io::Error) -> String {
     format!("I/O error: {e}")
 }
@@ -865,58 +872,34 @@ impl Checker<'_> {
             // A key that is not of its name's hash: lookup does not find the name where readdir
             // shows it.
             if e.key >> 8 != dir_hash(&self.sb.hash_seed, &e.raw) {
-                self.found.problem(
-                    format!(
-                        "directory {}: entry '{}' has key {:#x}, not one of its name's hash",
-                        e.dir, e.name, e.key
-                    ),
-                    false,
-                );
+                let msg = e.message(&format!("has key {:#x}, not one of its name's hash", e.key));
+                self.found.problem(msg, false);
             }
             if e.ino == 0 || e.ino >= self.layout.inode_count || !self.ibm.bits[e.ino as usize] {
-                self.found.problem(
-                    format!(
-                        "directory {}: entry '{}' points to unallocated inode {}",
-                        e.dir, e.name, e.ino
-                    ),
-                    false,
-                );
+                let msg = e.message(&format!("points to unallocated inode {}", e.ino));
+                self.found.problem(msg, false);
                 continue;
             }
             if self.bad_inodes.contains(&e.ino) {
-                self.found.problem(
-                    format!(
-                        "directory {}: entry '{}' points to corrupt inode {}",
-                        e.dir, e.name, e.ino
-                    ),
-                    false,
-                );
+                let msg = e.message(&format!("points to corrupt inode {}", e.ino));
+                self.found.problem(msg, false);
                 continue;
             }
             let Some(child) = self.inodes.get(&e.ino) else {
                 continue;
             };
             if file_type(child.mode) != Some(e.ftype) {
-                self.found.problem(
-                    format!(
-                        "directory {}: entry '{}' has type {} but inode {} is a {}",
-                        e.dir,
-                        e.name,
-                        ft_name(e.ftype),
-                        e.ino,
-                        type_name(child.mode)
-                    ),
-                    false,
-                );
+                let msg = e.message(&format!(
+                    "has type {} but inode {} is a {}",
+                    ft_name(e.ftype),
+                    e.ino,
+                    type_name(child.mode)
+                ));
+                self.found.problem(msg, false);
             }
             if e.ino == ROOT_INO {
-                self.found.problem(
-                    format!(
-                        "directory {}: entry '{}' links to the root directory",
-                        e.dir, e.name
-                    ),
-                    false,
-                );
+                let msg = e.message("links to the root directory");
+                self.found.problem(msg, false);
                 continue;
             }
             *self.refs.entry(e.ino).or_default() += 1;
