@@ -374,8 +374,9 @@ fn io_error(e: std::io::Error) -> String {
     format!("I/O error: {e}")
 }
 
-/// The check: one pass per structure, in the order the module documentation gives. `p` names
-/// the filesystem in what is written to `out`.
+/// The check: one pass per structure, each a method of [`Checker`] building on what the ones
+/// before it found, then the repairs and the report. `p` names the filesystem in what is
+/// written to `out`.
 fn run(
     img: &mut Image,
     p: &str,
