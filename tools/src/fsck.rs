@@ -40,7 +40,7 @@ pub enum Mode {
 
 /// fsck options.
 #[derive(Clone, Copy, Debug)]
-pub struct Options {
+pub struct FsckOptions {
     /// Check-only or repair.
     pub mode: Mode,
     /// Check even if the filesystem is marked clean (only matters for `-p`).
@@ -67,18 +67,26 @@ pub struct Report {
     pub exit: i32,
 }
 
+/// The owner of the blocks the filesystem itself uses, in the block owner map.
 const META: u32 = u32::MAX;
 
-struct Checker<'a> {
-    img: &'a mut Image,
-    layout: Layout,
-    repair: bool,
-    rep: Report,
-    owner: Vec<u32>,
-    buf: Box<Block>,
+/// Who uses a block, in messages: the filesystem's metadata or an inode.
+fn user_name(who: u32) -> String {
+    if who == META {
+        "filesystem metadata".to_string()
+    } else {
+        format!("inode {who}")
+    }
 }
 
-impl Checker<'_> {
+/// What a check has found so far, and whether it repairs what it can.
+struct Findings {
+    rep: Report,
+    repair: bool,
+}
+
+impl Findings {
+    /// Records a problem: one that is `fixable` counts as fixed when the check repairs.
     fn problem(&mut self, msg: String, fixable: bool) {
         self.rep.problems.push(Problem {
             msg,
@@ -86,6 +94,90 @@ impl Checker<'_> {
         });
     }
 
+    fn note(&mut self, msg: String) {
+        self.rep.notes.push(msg);
+    }
+}
+
+/// One of the two bitmaps: where it is, its bits as stored, which of its blocks are unreadable,
+/// and whether the repairs rewrite it.
+struct BitmapState {
+    map: Bitmap,
+    /// The bits as read. For the inode bitmap they become the inodes in use as the check goes:
+    /// decided from the records where a bitmap block is unreadable, without the orphans freed.
+    bits: Vec<bool>,
+    /// Which bitmap blocks are unreadable, by index: one lookup per inode or block, not a search
+    /// of a list (which would be quadratic with every bitmap block bad).
+    bad: Vec<bool>,
+    any_bad: bool,
+    rewrite: bool,
+}
+
+impl BitmapState {
+    /// A bitmap not read yet.
+    fn unread(map: Bitmap) -> BitmapState {
+        BitmapState {
+            map,
+            bits: Vec::new(),
+            bad: Vec::new(),
+            any_bad: false,
+            rewrite: false,
+        }
+    }
+
+    /// Whether bit `n` is in an unreadable bitmap block.
+    fn in_bad_block(&self, n: u64) -> bool {
+        self.bad[(n / BITS_PER_BITMAP_BLOCK) as usize]
+    }
+}
+
+/// The state the passes of one check share, built up pass by pass in the order [`run`] calls
+/// them.
+struct Checker<'a> {
+    img: &'a mut Image,
+    /// The superblock in force: the primary, or the backup where the primary is invalid, as the
+    /// journal replay leaves it.
+    sb: DiskSuperblock,
+    /// `sb`'s layout (a replayed superblock with another one is not taken).
+    layout: Layout,
+    found: Findings,
+    buf: Box<Block>,
+    /// For the walks of extent and directory trees.
+    tree_buf: Box<Block>,
+    /// The primary superblock is rewritten: from the backup, or over an invalid replayed one.
+    write_sb: bool,
+    /// The backup superblock is rewritten: it is invalid or differs from the primary.
+    write_backup: bool,
+    /// The journal header was rewritten (a repair, even with no problem left to report).
+    journal_written: bool,
+    /// The user of each block: 0 (none), [`META`] or an inode number.
+    owner: Vec<u32>,
+    ibm: BitmapState,
+    bbm: BitmapState,
+    /// The valid inodes in use, with the repairs made to them.
+    inodes: HashMap<u64, DiskInode>,
+    /// The inodes in use whose record or trees are corrupt.
+    bad_inodes: HashSet<u64>,
+    /// The inodes the repairs write back.
+    dirty: HashSet<u64>,
+    /// The entries of every directory that could be read.
+    entries: Vec<Entry>,
+    /// How many valid entries name each inode.
+    refs: HashMap<u64, u32>,
+    /// How many valid entries of each directory name directories.
+    subdirs: HashMap<u64, u32>,
+    /// The directories reachable from the root, and the other inodes their entries name.
+    reached: HashSet<u64>,
+    /// Orphan inodes (no entry, no link), freed by the repairs.
+    freed_orphans: Vec<u64>,
+    /// The free blocks and inodes as counted.
+    free_blocks: u64,
+    free_inodes: u64,
+    /// The superblock is rewritten (both copies) by the repairs.
+    sb_dirty: bool,
+}
+
+impl Checker<'_> {
     fn claim(&mut self, blk: u64, len: u64, who: u32) -> u64 {
         let mut conflicts = 0;
         let mut first = None;
@@ -103,17 +195,13 @@ impl Checker<'_> {
             }
         }
         if let Some((b, other)) = first {
-            let by = if other == META {
-                "filesystem metadata".to_string()
-            } else {
-                format!("inode {other}")
-            };
+            let by = user_name(other);
             let me = if who == META {
                 "metadata".to_string()
             } else {
                 format!("inode {who}")
             };
-            self.problem(
+            self.found.problem(
                 format!("{me}: block {b} is also used by {by} ({conflicts} shared blocks in this range)"),
                 false,
             );
@@ -200,7 +288,7 @@ fn static_fields_equal(a: &DiskSuperblock, b: &DiskSuperblock) -> bool {
 }
 
 /// Checks (and with `-y`/`-p` repairs) the filesystem on `path`; writes its findings to `out`.
-pub fn fsck(path: &Path, opts: &Options, out: &mut dyn Write) -> Report {
+pub fn fsck(path: &Path, opts: &FsckOptions, out: &mut dyn Write) -> Report {
     let name = path.display().to_string();
     let r = Image::open(path, opts.mode != Mode::Check)
         .map_err(|e| format!("cannot open: {e}"))
@@ -213,7 +301,7 @@ pub fn fsck(path: &Path, opts: &Options, out: &mut dyn Write) -> Report {
 /// it in the findings written to `out`. The image is taken as freshly opened: its block count is
 /// reset to its size, its layout and overlay are dropped, before and after the check (in check
 /// mode, nothing is written to it).
-pub fn fsck_image(img: &mut Image, name: &str, opts: &Options, out: &mut dyn Write) -> Report {
+pub fn fsck_image(img: &mut Image, name: &str, opts: &FsckOptions, out: &mut dyn Write) -> Report {
     img.blocks = img.size / BLOCK_SIZE as u64;
     img.layout = None;
     img.overlay = None;
@@ -265,6 +353,7 @@ fn ft_name(ft: u8) -> &'static str {
     }
 }
 
+/// One entry of a directory, as read.
 struct Entry {
     dir: u64,
     name: String,
@@ -274,378 +363,376 @@ struct Entry {
     ftype: u8,
 }
 
-#[allow(clippy::too_many_lines)]
-fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<Report, String> {
-    let repair = opts.mode != Mode::Check;
-    let dev_blocks = img.blocks;
-    if dev_blocks < 2 {
-        return Err("device too small to hold a ferrite filesystem".into());
+impl Entry {
+    /// A problem with this entry, in words: `what` after the directory and the name.
+    fn message(&self, what: &str) -> String {
+        format!("directory {}: entry '{}' {what}", self.dir, self.name)
     }
-    let ioerr = |e: std::io::Error| format!("I/O error: {e}");
-    let mut buf: Box<Block> = Box::new([0; BLOCK_SIZE]);
-    let mut rep = Report::default();
+}
 
-    // Superblocks.
-    img.read(0, &mut buf).map_err(ioerr)?;
-    let mut primary = DiskSuperblock::decode(&buf);
+fn io_error(e: std::io::Error) -> String {
+    format!("I/O error: {e}")
+}
+
+/// The check: one pass per structure, each a method of [`Checker`] building on what the ones
+/// before it found, then the repairs and the report. `p` names the filesystem in what is
+/// written to `out`.
+fn run(
+    img: &mut Image,
+    p: &str,
+    opts: &FsckOptions,
+    out: &mut dyn Write,
+) -> Result<Report, String> {
+    let mut ck = Checker::superblock(img, opts.mode != Mode::Check)?;
+    ck.journal()?;
+    ck.backup_superblock()?;
+    if !opts.force
+        && opts.mode == Mode::Preen
+        && ck.sb.state == STATE_CLEAN
+        && !ck.write_sb
+        && !ck.write_backup
+    {
+        let _ = writeln!(out, "{p}: clean");
+        let mut rep = ck.found.rep;
+        rep.exit = EXIT_OK;
+        return Ok(rep);
+    }
+    if ck.sb.state & STATE_CLEAN == 0 {
+        ck.found
+            .note("the filesystem was not cleanly unmounted".into());
+    }
+    ck.claim_metadata();
+    ck.stored_bitmaps()?;
+    ck.inode_table()?;
+    ck.directory_entries();
+    ck.reachability();
+    ck.link_counts();
+    ck.bitmaps_against_use();
+    ck.free_counts();
+    ck.repairs()?;
+    Ok(ck.report(p, out))
+}
+
+/// The superblock in force before the journal: the primary; where it is torn, the copy its
+/// journal holds; where it is invalid, the backup, which is then written over it (the second
+/// value).
+fn primary_superblock(
+    img: &Image,
+    buf: &mut Block,
+    found: &mut Findings,
+) -> Result<(DiskSuperblock, bool), String> {
+    img.read(0, buf).map_err(io_error)?;
+    let mut primary = DiskSuperblock::decode(buf);
     if primary == Err(Corrupt::BadSuperblockCrc) {
         // A crash during the superblock's in-place update leaves it torn; its journal holds the
         // whole update, and mount takes it from there (read_superblock). So does fsck.
         let mut scratch = Box::new(Scratch::new());
-        if let Ok((sb, true)) = read_superblock(&*img, &mut buf, &mut scratch) {
-            rep.notes.push(
+        if let Ok((sb, true)) = read_superblock(img, buf, &mut scratch) {
+            found.note(
                 "the superblock's in-place copy is torn; its last update is in the journal".into(),
             );
             primary = Ok(sb);
         }
     }
-    let mut write_sb = false;
-    let mut write_backup = false;
-    let mut sb = match primary {
-        Ok(sb) => sb,
-        Err(c) => {
-            let bk = dev_blocks - 1;
-            img.read(bk, &mut buf).map_err(ioerr)?;
-            match DiskSuperblock::decode(&buf) {
-                Ok(b) => {
-                    rep.problems.push(Problem {
-                        msg: format!("primary superblock (block 0): {c}; the backup superblock (block {bk}) is valid and will be used"),
-                        fixed: repair,
-                    });
-                    write_sb = true;
-                    b
-                }
-                Err(c2) => {
-                    if c == Corrupt::BadMagic && c2 == Corrupt::BadMagic {
-                        return Err("no ferrite filesystem found (bad magic in the primary and backup superblocks)".into());
-                    }
-                    return Err(format!(
-                        "no valid superblock: primary (block 0): {c}; backup (block {bk}): {c2}"
-                    ));
-                }
-            }
-        }
+    let c = match primary {
+        Ok(sb) => return Ok((sb, false)),
+        Err(c) => c,
     };
-    let layout = sb.layout;
-    if layout.block_count > dev_blocks {
-        return Err(format!(
-            "the filesystem has {} blocks but the device only {dev_blocks}",
-            layout.block_count
-        ));
-    }
-    if sb.mount_mode() == MountMode::ReadOnly {
-        rep.notes.push(format!(
-            "unknown read-only-compatible features {:#x}: checking what this version knows",
-            sb.ro_compat & !RO_COMPAT_SUPPORTED
-        ));
-    }
-    img.blocks = layout.block_count;
-    img.layout = Some(layout);
-    // Journal.
-    let mut scratch = Box::new(Scratch::new());
-    let mut journal_written = false;
-    img.read(layout.journal_start, &mut buf).map_err(ioerr)?;
-    match JournalHeader::decode(&buf, &layout) {
-        Err(c) => {
-            rep.problems.push(Problem {
-                msg: format!(
-                    "journal header (block {}): {c}; the journal cannot be replayed",
-                    layout.journal_start
-                ),
-                fixed: repair,
-            });
-            if repair {
-                let nonce = u64::from_le_bytes(crate::random_bytes::<8>().map_err(ioerr)?);
-                buf.fill(0);
-                JournalHeader::new(&layout, nonce).encode(&mut buf);
-                img.write(layout.journal_start, &buf).map_err(ioerr)?;
-                journal_written = true;
-            }
+    let bk = img.blocks - 1;
+    img.read(bk, buf).map_err(io_error)?;
+    match DiskSuperblock::decode(buf) {
+        Ok(b) => {
+            found.problem(
+                format!("primary superblock (block 0): {c}; the backup superblock (block {bk}) is valid and will be used"),
+                true,
+            );
+            Ok((b, true))
         }
-        Ok(h) => {
-            img.overlay = Some(HashMap::new());
-            let r = journal_replay(&mut *img, &layout, &h, &mut scratch)
-                .map_err(|e| format!("journal replay: {e}"))?;
-            if r.transactions > 0 {
-                rep.notes.push(format!(
-                    "journal: {} committed transaction(s) ({} records, sequence {}..={}) {}",
-                    r.transactions,
-                    r.records,
-                    h.checkpoint_seq + 1,
-                    r.last_seq,
-                    if repair {
-                        "replayed"
-                    } else {
-                        "to replay: checked as if replayed"
-                    }
-                ));
-                if repair {
-                    img.flush_overlay().map_err(ioerr)?;
-                    // The next generation's slot; the rest of the block is as read.
-                    img.read(layout.journal_start, &mut buf).map_err(ioerr)?;
-                    h.next(r.end, r.end, r.last_seq).encode(&mut buf);
-                    img.write(layout.journal_start, &buf).map_err(ioerr)?;
-                    journal_written = true;
-                }
-                // The replay may have changed the superblock (with -n, in the overlay): the
-                // rest is checked with the one it leaves. One that is invalid, or describes
-                // another filesystem, is not taken: the superblock in force before the replay
-                // is written back over it.
-                img.read(0, &mut buf).map_err(ioerr)?;
-                match DiskSuperblock::decode(&buf) {
-                    Ok(s2) if s2.layout == layout => sb = s2,
-                    Ok(_) => {
-                        rep.problems.push(Problem {
-                            msg: "journal: the replayed primary superblock (block 0) has another layout; the one before the replay will be written back".into(),
-                            fixed: repair,
-                        });
-                        write_sb = true;
-                    }
-                    Err(c) => {
-                        rep.problems.push(Problem {
-                            msg: format!("journal: the replayed primary superblock (block 0) is invalid: {c}; the one before the replay will be written back"),
-                            fixed: repair,
-                        });
-                        write_sb = true;
-                    }
-                }
-            } else {
-                img.overlay = None;
-            }
-            if r.discarded_partial {
-                rep.notes.push(
-                    "journal: an incomplete transaction at the end of the log was discarded".into(),
+        Err(c2) => {
+            if c == Corrupt::BadMagic && c2 == Corrupt::BadMagic {
+                return Err(
+                    "no ferrite filesystem found (bad magic in the primary and backup superblocks)"
+                        .into(),
                 );
             }
+            Err(format!(
+                "no valid superblock: primary (block 0): {c}; backup (block {bk}): {c2}"
+            ))
         }
     }
+}
 
-    // The backup superblock, against the primary as the journal leaves it.
-    if !write_sb {
-        img.read(layout.backup_sb, &mut buf).map_err(ioerr)?;
-        match DiskSuperblock::decode(&buf) {
-            Ok(b) if static_fields_equal(&b, &sb) => {}
-            Ok(_) => {
-                rep.problems.push(Problem {
-                    msg: format!(
-                        "backup superblock (block {}) differs from the primary",
-                        layout.backup_sb
-                    ),
-                    fixed: repair,
-                });
-                write_backup = true;
-            }
-            Err(c) => {
-                rep.problems.push(Problem {
-                    msg: format!("backup superblock (block {}): {c}", layout.backup_sb),
-                    fixed: repair,
-                });
-                write_backup = true;
-            }
+impl<'a> Checker<'a> {
+    /// Superblocks, first pass: the one in force ([`primary_superblock`]), checked against the
+    /// device. The image is then limited to the filesystem's blocks, with its layout.
+    fn superblock(img: &'a mut Image, repair: bool) -> Result<Checker<'a>, String> {
+        let dev_blocks = img.blocks;
+        if dev_blocks < 2 {
+            return Err("device too small to hold a ferrite filesystem".into());
         }
-    }
-    if !opts.force
-        && opts.mode == Mode::Preen
-        && sb.state == STATE_CLEAN
-        && !write_sb
-        && !write_backup
-    {
-        let _ = writeln!(out, "{p}: clean");
-        rep.exit = EXIT_OK;
-        return Ok(rep);
-    }
-    if sb.state & STATE_CLEAN == 0 {
-        rep.notes
-            .push("the filesystem was not cleanly unmounted".into());
-    }
-
-    let mut ck = Checker {
-        img,
-        layout,
-        repair,
-        rep,
-        owner: vec![0; layout.block_count as usize],
-        buf,
-    };
-    ck.claim(0, layout.data_start, META);
-    ck.claim(layout.backup_sb, 1, META);
-
-    // Bitmaps as stored.
-    let ibm = Bitmap::inodes(&layout);
-    let bbm = Bitmap::blocks(&layout);
-    let mut bad_ibm = Vec::new();
-    let mut bad_bbm = Vec::new();
-    let mut ino_used = read_bitmap(ck.img, &ibm, &mut ck.buf, &mut bad_ibm).map_err(ioerr)?;
-    let blk_marked = read_bitmap(ck.img, &bbm, &mut ck.buf, &mut bad_bbm).map_err(ioerr)?;
-    let mut rewrite_ibm = false;
-    let mut rewrite_bbm = false;
-    for (i, c) in &bad_ibm {
-        ck.problem(format!("inode bitmap block {}: {c}", ibm.start + i), true);
-        rewrite_ibm = true;
-    }
-    for (i, c) in &bad_bbm {
-        ck.problem(format!("block bitmap block {}: {c}", bbm.start + i), true);
-        rewrite_bbm = true;
-    }
-    let ipb = INODES_PER_BLOCK;
-    // Which bitmap blocks are unreadable, by index: one lookup per inode or block, not a
-    // search of the list (which would be quadratic with every bitmap block bad).
-    let bad_index = |bad: &[(u64, Corrupt)], blocks: u64| {
-        let mut v = vec![false; blocks as usize];
-        for (i, _) in bad {
-            v[*i as usize] = true;
-        }
-        v
-    };
-    let ibm_bad = bad_index(&bad_ibm, ibm.blocks);
-    let bbm_bad = bad_index(&bad_bbm, bbm.blocks);
-    let in_bad_ibm = |ino: u64| ibm_bad[(ino / BITS_PER_BITMAP_BLOCK) as usize];
-    if !ino_used[0] && bad_ibm.is_empty() {
-        ck.problem(
-            "inode bitmap: inode 0 (reserved) is marked free".into(),
-            true,
-        );
-        rewrite_ibm = true;
-    }
-    ino_used[0] = true;
-
-    // Pass 1: inodes.
-    let mut inodes: HashMap<u64, DiskInode> = HashMap::new();
-    let mut bad_inodes: HashSet<u64> = HashSet::new();
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut dirty: HashSet<u64> = HashSet::new();
-    let mut tblock = u64::MAX;
-    let mut tbuf: Box<Block> = Box::new([0; BLOCK_SIZE]);
-    let mut nbuf: Box<Block> = Box::new([0; BLOCK_SIZE]);
-    for ino in 1..layout.inode_count {
-        let suspect = in_bad_ibm(ino);
-        if !ino_used[ino as usize] && !suspect {
-            continue;
-        }
-        let (blk, off) = inode_location(&layout, ino).map_err(|e| e.to_string())?;
-        if blk != tblock {
-            ck.img.read(blk, &mut tbuf).map_err(ioerr)?;
-            tblock = blk;
-        }
-        let rec = &tbuf[off..off + INODE_SIZE];
-        if suspect {
-            // The bitmap block is unreadable: an inode is in use if its record is valid.
-            let ok = DiskInode::decode(rec, ino).is_ok_and(|i| i.mode != 0);
-            ino_used[ino as usize] = ok;
-            if !ok {
-                continue;
-            }
-        }
-        let inode = match DiskInode::decode(rec, ino) {
-            Ok(i) => i,
-            Err(c) => {
-                ck.problem(format!("inode {ino}: {c}"), false);
-                bad_inodes.insert(ino);
-                continue;
-            }
+        let mut buf: Box<Block> = Box::new([0; BLOCK_SIZE]);
+        let mut found = Findings {
+            rep: Report::default(),
+            repair,
         };
-        let who = ino as u32;
-        let mut counted = 0u64;
-        match &inode.data {
-            InodeData::Extents(root) => {
-                let mut nodes = Vec::new();
-                if let Err(e) =
-                    extent_tree_nodes(&*ck.img, ino, root, &mut nbuf, &mut |b, _| nodes.push(b))
-                {
-                    ck.problem(format!("inode {ino}: extent tree: {e}"), false);
-                    bad_inodes.insert(ino);
-                }
-                for b in &nodes {
-                    if !layout.in_data_area(*b) {
-                        ck.problem(
-                            format!("inode {ino}: extent tree node {b} is outside the data area"),
-                            false,
-                        );
-                        continue;
-                    }
-                    ck.claim(*b, 1, who);
-                    counted += 1;
-                }
-                let mut exts = Vec::new();
-                if let Err(e) = extent_iter(&*ck.img, ino, root, 0, &mut nbuf, &mut |x| {
-                    exts.push(*x);
-                    true
-                }) {
-                    ck.problem(format!("inode {ino}: extents: {e}"), false);
-                    bad_inodes.insert(ino);
-                }
-                for x in &exts {
-                    if !layout.range_in_data_area(x.physical, x.len) {
-                        ck.problem(
-                            format!(
-                                "inode {ino}: extent of file blocks {}..{} maps blocks {}..{} outside the data area ({}..{})",
-                                x.logical, x.end(), x.physical, x.physical.saturating_add(x.len), layout.data_start, layout.backup_sb
-                            ),
-                            false,
-                        );
-                        bad_inodes.insert(ino);
-                        continue;
-                    }
-                    ck.claim(x.physical, x.len, who);
-                    counted += x.len;
-                }
-            }
-            InodeData::Dir(d) => {
-                let mut nodes = Vec::new();
-                if let Err(e) =
-                    dir_tree_nodes(&*ck.img, ino, d, &mut nbuf, &mut |b, _| nodes.push(b))
-                {
-                    ck.problem(format!("directory {ino}: tree: {e}"), false);
-                    bad_inodes.insert(ino);
-                }
-                for b in &nodes {
-                    if !layout.in_data_area(*b) {
-                        ck.problem(
-                            format!("directory {ino}: tree node {b} is outside the data area"),
-                            false,
-                        );
-                        continue;
-                    }
-                    ck.claim(*b, 1, who);
-                    counted += 1;
-                }
-                let mut n = 0u64;
-                let r = dir_iter(&*ck.img, ino, d, COOKIE_DOTDOT, &mut nbuf, &mut |e| {
-                    n += 1;
-                    entries.push(Entry {
-                        dir: ino,
-                        name: String::from_utf8_lossy(e.name()).into_owned(),
-                        raw: e.name().to_vec(),
-                        key: e.key,
-                        ino: e.ino,
-                        ftype: e.ftype,
-                    });
-                    true
-                });
-                if let Err(e) = r {
-                    ck.problem(format!("directory {ino}: entries: {e}"), false);
-                    bad_inodes.insert(ino);
-                } else if n != d.entries {
-                    ck.problem(
-                        format!(
-                            "directory {ino}: entry count is {}, should be {n}",
-                            d.entries
-                        ),
-                        true,
-                    );
-                    let mut fixed = inode;
-                    if let InodeData::Dir(dd) = &mut fixed.data {
-                        dd.entries = n;
-                    }
-                    inodes.insert(ino, fixed);
-                    dirty.insert(ino);
-                }
-            }
-            InodeData::Inline(_) | InodeData::Special => {}
+        let (sb, write_sb) = primary_superblock(img, &mut buf, &mut found)?;
+        let layout = sb.layout;
+        if layout.block_count > dev_blocks {
+            return Err(format!(
+                "the filesystem has {} blocks but the device only {dev_blocks}",
+                layout.block_count
+            ));
         }
-        let inode = *inodes.get(&ino).unwrap_or(&inode);
-        if !bad_inodes.contains(&ino) && inode.blocks != counted {
-            ck.problem(
+        if sb.mount_mode() == MountMode::ReadOnly {
+            found.note(format!(
+                "unknown read-only-compatible features {:#x}: checking what this version knows",
+                sb.ro_compat & !RO_COMPAT_SUPPORTED
+            ));
+        }
+        img.blocks = layout.block_count;
+        img.layout = Some(layout);
+        Ok(Checker {
+            img,
+            sb,
+            layout,
+            found,
+            buf,
+            tree_buf: Box::new([0; BLOCK_SIZE]),
+            write_sb,
+            write_backup: false,
+            journal_written: false,
+            owner: Vec::new(),
+            ibm: BitmapState::unread(Bitmap::inodes(&layout)),
+            bbm: BitmapState::unread(Bitmap::blocks(&layout)),
+            inodes: HashMap::new(),
+            bad_inodes: HashSet::new(),
+            dirty: HashSet::new(),
+            entries: Vec::new(),
+            refs: HashMap::new(),
+            subdirs: HashMap::new(),
+            reached: HashSet::new(),
+            freed_orphans: Vec::new(),
+            free_blocks: 0,
+            free_inodes: 0,
+            sb_dirty: false,
+        })
+    }
+}
+
+impl Checker<'_> {
+    /// The journal: replayed when repairing; with `-n`, into an overlay of the image that the
+    /// rest of the check reads, as if it were replayed. A header that cannot be decoded is
+    /// replaced by an empty journal's.
+    fn journal(&mut self) -> Result<(), String> {
+        let layout = self.layout;
+        self.img
+            .read(layout.journal_start, &mut self.buf)
+            .map_err(io_error)?;
+        match JournalHeader::decode(&self.buf, &layout) {
+            Err(c) => {
+                self.found.problem(
+                    format!(
+                        "journal header (block {}): {c}; the journal cannot be replayed",
+                        layout.journal_start
+                    ),
+                    true,
+                );
+                if self.found.repair {
+                    let nonce = u64::from_le_bytes(crate::random_bytes::<8>().map_err(io_error)?);
+                    self.buf.fill(0);
+                    JournalHeader::new(&layout, nonce).encode(&mut self.buf);
+                    self.img
+                        .write(layout.journal_start, &self.buf)
+                        .map_err(io_error)?;
+                    self.journal_written = true;
+                }
+                Ok(())
+            }
+            Ok(h) => self.replay(&h),
+        }
+    }
+
+    fn replay(&mut self, h: &JournalHeader) -> Result<(), String> {
+        let layout = self.layout;
+        let mut scratch = Box::new(Scratch::new());
+        self.img.overlay = Some(HashMap::new());
+        let r = journal_replay(&mut *self.img, &layout, h, &mut scratch)
+            .map_err(|e| format!("journal replay: {e}"))?;
+        if r.transactions > 0 {
+            self.found.note(format!(
+                "journal: {} committed transaction(s) ({} records, sequence {}..={}) {}",
+                r.transactions,
+                r.records,
+                h.checkpoint_seq + 1,
+                r.last_seq,
+                if self.found.repair {
+                    "replayed"
+                } else {
+                    "to replay: checked as if replayed"
+                }
+            ));
+            if self.found.repair {
+                self.img.flush_overlay().map_err(io_error)?;
+                // The next generation's slot; the rest of the block is as read.
+                self.img
+                    .read(layout.journal_start, &mut self.buf)
+                    .map_err(io_error)?;
+                h.next(r.end, r.end, r.last_seq).encode(&mut self.buf);
+                self.img
+                    .write(layout.journal_start, &self.buf)
+                    .map_err(io_error)?;
+                self.journal_written = true;
+            }
+            self.replayed_superblock()?;
+        } else {
+            self.img.overlay = None;
+        }
+        if r.discarded_partial {
+            self.found.note(
+                "journal: an incomplete transaction at the end of the log was discarded".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The replay may have changed the superblock (with -n, in the overlay): the rest is checked
+    /// with the one it leaves. One that is invalid, or describes another filesystem, is not
+    /// taken: the superblock in force before the replay is written back over it.
+    fn replayed_superblock(&mut self) -> Result<(), String> {
+        self.img.read(0, &mut self.buf).map_err(io_error)?;
+        match DiskSuperblock::decode(&self.buf) {
+            Ok(s2) if s2.layout == self.layout => self.sb = s2,
+            Ok(_) => {
+                self.found.problem(
+                    "journal: the replayed primary superblock (block 0) has another layout; the one before the replay will be written back".into(),
+                    true,
+                );
+                self.write_sb = true;
+            }
+            Err(c) => {
+                self.found.problem(
+                    format!("journal: the replayed primary superblock (block 0) is invalid: {c}; the one before the replay will be written back"),
+                    true,
+                );
+                self.write_sb = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Superblocks, second pass: the backup, against the primary as the journal leaves it
+    /// (unless the primary is rewritten anyway, which rewrites the backup too).
+    fn backup_superblock(&mut self) -> Result<(), String> {
+        if self.write_sb {
+            return Ok(());
+        }
+        let bk = self.layout.backup_sb;
+        self.img.read(bk, &mut self.buf).map_err(io_error)?;
+        match DiskSuperblock::decode(&self.buf) {
+            Ok(b) if static_fields_equal(&b, &self.sb) => {}
+            Ok(_) => {
+                self.found.problem(
+                    format!("backup superblock (block {bk}) differs from the primary"),
+                    true,
+                );
+                self.write_backup = true;
+            }
+            Err(c) => {
+                self.found
+                    .problem(format!("backup superblock (block {bk}): {c}"), true);
+                self.write_backup = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The blocks before the data area and the backup superblock are the filesystem's own.
+    fn claim_metadata(&mut self) {
+        self.owner = vec![0; self.layout.block_count as usize];
+        self.claim(0, self.layout.data_start, META);
+        self.claim(self.layout.backup_sb, 1, META);
+    }
+
+    /// Bitmaps as stored: every bitmap block's header and checksum; inode 0 (reserved) in use.
+    fn stored_bitmaps(&mut self) -> Result<(), String> {
+        self.ibm = self.read_stored(self.ibm.map, "inode bitmap")?;
+        self.bbm = self.read_stored(self.bbm.map, "block bitmap")?;
+        if !self.ibm.bits[0] && !self.ibm.any_bad {
+            self.found.problem(
+                "inode bitmap: inode 0 (reserved) is marked free".into(),
+                true,
+            );
+            self.ibm.rewrite = true;
+        }
+        self.ibm.bits[0] = true;
+        Ok(())
+    }
+
+    /// Reads bitmap `map`; each unreadable block of it is a problem, repaired by rewriting the
+    /// bitmap. `what` names the bitmap in messages.
+    fn read_stored(&mut self, map: Bitmap, what: &str) -> Result<BitmapState, String> {
+        let mut bad = Vec::new();
+        let bits = read_bitmap(self.img, &map, &mut self.buf, &mut bad).map_err(io_error)?;
+        let mut state = BitmapState::unread(map);
+        state.bits = bits;
+        state.bad = vec![false; map.blocks as usize];
+        for (i, c) in &bad {
+            self.found
+                .problem(format!("{what} block {}: {c}", map.start + i), true);
+            state.bad[*i as usize] = true;
+            state.any_bad = true;
+            state.rewrite = true;
+        }
+        Ok(state)
+    }
+
+    /// The inode table: every inode in use (where its bitmap block is unreadable, every inode
+    /// with a valid record), decoded and checked with its trees.
+    fn inode_table(&mut self) -> Result<(), String> {
+        let mut tblock = u64::MAX;
+        let mut tbuf: Box<Block> = Box::new([0; BLOCK_SIZE]);
+        for ino in 1..self.layout.inode_count {
+            let suspect = self.ibm.in_bad_block(ino);
+            if !self.ibm.bits[ino as usize] && !suspect {
+                continue;
+            }
+            let (blk, off) = inode_location(&self.layout, ino).map_err(|e| e.to_string())?;
+            if blk != tblock {
+                self.img.read(blk, &mut tbuf).map_err(io_error)?;
+                tblock = blk;
+            }
+            let rec = &tbuf[off..off + INODE_SIZE];
+            if suspect {
+                // The bitmap block is unreadable: an inode is in use if its record is valid.
+                let ok = DiskInode::decode(rec, ino).is_ok_and(|i| i.mode != 0);
+                self.ibm.bits[ino as usize] = ok;
+                if !ok {
+                    continue;
+                }
+            }
+            match DiskInode::decode(rec, ino) {
+                Ok(inode) => self.inode(inode),
+                Err(c) => {
+                    self.found.problem(format!("inode {ino}: {c}"), false);
+                    self.bad_inodes.insert(ino);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One valid inode in use: its extent or directory tree, and its block count against the
+    /// blocks the tree holds.
+    fn inode(&mut self, inode: DiskInode) {
+        let ino = inode.ino;
+        let counted = match &inode.data {
+            InodeData::Extents(root) => self.extent_tree(ino, root),
+            InodeData::Dir(d) => self.directory_tree(&inode, d),
+            InodeData::Inline(_) | InodeData::Special => 0,
+        };
+        let inode = *self.inodes.get(&ino).unwrap_or(&inode);
+        if !self.bad_inodes.contains(&ino) && inode.blocks != counted {
+            self.found.problem(
                 format!(
                     "inode {ino}: block count is {}, should be {counted}",
                     inode.blocks
@@ -654,365 +741,504 @@ fn run(img: &mut Image, p: &str, opts: &Options, out: &mut dyn Write) -> Result<
             );
             let mut fixed = inode;
             fixed.blocks = counted;
-            inodes.insert(ino, fixed);
-            dirty.insert(ino);
+            self.inodes.insert(ino, fixed);
+            self.dirty.insert(ino);
         } else {
-            inodes.insert(ino, inode);
+            self.inodes.insert(ino, inode);
         }
     }
 
-    // Pass 2: directory entries.
-    let mut refs: HashMap<u64, u32> = HashMap::new();
-    let mut subdirs: HashMap<u64, u32> = HashMap::new();
-    let mut dir_parents: HashMap<u64, Vec<u64>> = HashMap::new();
-    for e in &entries {
-        // A key that is not of its name's hash: lookup does not find the name where readdir
-        // shows it.
-        if e.key >> 8 != dir_hash(&sb.hash_seed, &e.raw) {
-            ck.problem(
-                format!(
-                    "directory {}: entry '{}' has key {:#x}, not one of its name's hash",
-                    e.dir, e.name, e.key
-                ),
-                false,
-            );
+    /// Claims for inode `ino` the nodes `walk` listed of one of its trees, each in the data
+    /// area; a walk that failed makes the inode corrupt. `what` names the tree in messages.
+    /// Returns how many nodes were claimed.
+    fn claim_tree_nodes<E: std::fmt::Display>(
+        &mut self,
+        ino: u64,
+        what: &str,
+        walk: Result<(), E>,
+        nodes: &[u64],
+    ) -> u64 {
+        if let Err(e) = walk {
+            self.found.problem(format!("{what}: {e}"), false);
+            self.bad_inodes.insert(ino);
         }
-        if e.ino == 0 || e.ino >= layout.inode_count || !ino_used[e.ino as usize] {
-            ck.problem(
-                format!(
-                    "directory {}: entry '{}' points to unallocated inode {}",
-                    e.dir, e.name, e.ino
-                ),
-                false,
-            );
-            continue;
+        let mut claimed = 0;
+        for b in nodes {
+            if !self.layout.in_data_area(*b) {
+                self.found
+                    .problem(format!("{what} node {b} is outside the data area"), false);
+                continue;
+            }
+            self.claim(*b, 1, ino as u32);
+            claimed += 1;
         }
-        if bad_inodes.contains(&e.ino) {
-            ck.problem(
-                format!(
-                    "directory {}: entry '{}' points to corrupt inode {}",
-                    e.dir, e.name, e.ino
-                ),
-                false,
-            );
-            continue;
+        claimed
+    }
+
+    /// Extent trees: the nodes of inode `ino`'s tree and the blocks its extents map, claimed for
+    /// it. Returns how many blocks that is.
+    fn extent_tree(&mut self, ino: u64, root: &ExtentRoot) -> u64 {
+        let layout = self.layout;
+        let mut nodes = Vec::new();
+        let walk = extent_tree_nodes(&*self.img, ino, root, &mut self.tree_buf, &mut |b, _| {
+            nodes.push(b)
+        });
+        let mut counted =
+            self.claim_tree_nodes(ino, &format!("inode {ino}: extent tree"), walk, &nodes);
+        let mut exts = Vec::new();
+        if let Err(e) = extent_iter(&*self.img, ino, root, 0, &mut self.tree_buf, &mut |x| {
+            exts.push(*x);
+            true
+        }) {
+            self.found
+                .problem(format!("inode {ino}: extents: {e}"), false);
+            self.bad_inodes.insert(ino);
         }
-        let Some(child) = inodes.get(&e.ino) else {
-            continue;
-        };
-        if file_type(child.mode) != Some(e.ftype) {
-            ck.problem(
+        for x in &exts {
+            if !layout.range_in_data_area(x.physical, x.len) {
+                self.found.problem(
+                    format!(
+                        "inode {ino}: extent of file blocks {}..{} maps blocks {}..{} outside the data area ({}..{})",
+                        x.logical, x.end(), x.physical, x.physical.saturating_add(x.len), layout.data_start, layout.backup_sb
+                    ),
+                    false,
+                );
+                self.bad_inodes.insert(ino);
+                continue;
+            }
+            self.claim(x.physical, x.len, ino as u32);
+            counted += x.len;
+        }
+        counted
+    }
+
+    /// Directory trees: the nodes of directory `inode`'s tree, claimed for it, and its entries,
+    /// kept for [`Self::directory_entries`] and counted against its entry count. Returns how
+    /// many blocks the tree holds.
+    fn directory_tree(&mut self, inode: &DiskInode, d: &DirRoot) -> u64 {
+        let ino = inode.ino;
+        let mut nodes = Vec::new();
+        let walk = dir_tree_nodes(&*self.img, ino, d, &mut self.tree_buf, &mut |b, _| {
+            nodes.push(b)
+        });
+        let counted = self.claim_tree_nodes(ino, &format!("directory {ino}: tree"), walk, &nodes);
+        let mut n = 0u64;
+        let entries = &mut self.entries;
+        let r = dir_iter(
+            &*self.img,
+            ino,
+            d,
+            COOKIE_DOTDOT,
+            &mut self.tree_buf,
+            &mut |e| {
+                n += 1;
+                entries.push(Entry {
+                    dir: ino,
+                    name: String::from_utf8_lossy(e.name()).into_owned(),
+                    raw: e.name().to_vec(),
+                    key: e.key,
+                    ino: e.ino,
+                    ftype: e.ftype,
+                });
+                true
+            },
+        );
+        if let Err(e) = r {
+            self.found
+                .problem(format!("directory {ino}: entries: {e}"), false);
+            self.bad_inodes.insert(ino);
+        } else if n != d.entries {
+            self.found.problem(
                 format!(
-                    "directory {}: entry '{}' has type {} but inode {} is a {}",
-                    e.dir,
-                    e.name,
+                    "directory {ino}: entry count is {}, should be {n}",
+                    d.entries
+                ),
+                true,
+            );
+            let mut fixed = *inode;
+            if let InodeData::Dir(dd) = &mut fixed.data {
+                dd.entries = n;
+            }
+            self.inodes.insert(ino, fixed);
+            self.dirty.insert(ino);
+        }
+        counted
+    }
+
+    /// Directory entries: each against its name's hash and the inode it names; then every
+    /// directory's parent pointer against the one directory naming it.
+    fn directory_entries(&mut self) {
+        let mut dir_parents: HashMap<u64, Vec<u64>> = HashMap::new();
+        for e in &self.entries {
+            // A key that is not of its name's hash: lookup does not find the name where readdir
+            // shows it.
+            if e.key >> 8 != dir_hash(&self.sb.hash_seed, &e.raw) {
+                let msg = e.message(&format!("has key {:#x}, not one of its name's hash", e.key));
+                self.found.problem(msg, false);
+            }
+            if e.ino == 0 || e.ino >= self.layout.inode_count || !self.ibm.bits[e.ino as usize] {
+                let msg = e.message(&format!("points to unallocated inode {}", e.ino));
+                self.found.problem(msg, false);
+                continue;
+            }
+            if self.bad_inodes.contains(&e.ino) {
+                let msg = e.message(&format!("points to corrupt inode {}", e.ino));
+                self.found.problem(msg, false);
+                continue;
+            }
+            let Some(child) = self.inodes.get(&e.ino) else {
+                continue;
+            };
+            if file_type(child.mode) != Some(e.ftype) {
+                let msg = e.message(&format!(
+                    "has type {} but inode {} is a {}",
                     ft_name(e.ftype),
                     e.ino,
                     type_name(child.mode)
-                ),
-                false,
-            );
+                ));
+                self.found.problem(msg, false);
+            }
+            if e.ino == ROOT_INO {
+                let msg = e.message("links to the root directory");
+                self.found.problem(msg, false);
+                continue;
+            }
+            *self.refs.entry(e.ino).or_default() += 1;
+            if child.kind() == S_IFDIR {
+                *self.subdirs.entry(e.dir).or_default() += 1;
+                dir_parents.entry(e.ino).or_default().push(e.dir);
+            }
         }
-        if e.ino == ROOT_INO {
-            ck.problem(
-                format!(
-                    "directory {}: entry '{}' links to the root directory",
-                    e.dir, e.name
-                ),
-                false,
-            );
-            continue;
-        }
-        *refs.entry(e.ino).or_default() += 1;
-        if child.kind() == S_IFDIR {
-            *subdirs.entry(e.dir).or_default() += 1;
-            dir_parents.entry(e.ino).or_default().push(e.dir);
+        self.parents(&dir_parents);
+    }
+
+    /// Each directory named by exactly one entry records that entry's directory as its parent.
+    fn parents(&mut self, dir_parents: &HashMap<u64, Vec<u64>>) {
+        for (d, ps) in dir_parents {
+            if ps.len() > 1 {
+                self.found.problem(
+                    format!(
+                        "directory {d} has {} entries naming it (in directories {ps:?})",
+                        ps.len()
+                    ),
+                    false,
+                );
+                continue;
+            }
+            let Some(inode) = self.inodes.get(d).copied() else {
+                continue;
+            };
+            if let InodeData::Dir(dd) = inode.data {
+                if dd.parent != ps[0] {
+                    self.found.problem(
+                        format!(
+                            "directory {d}: parent is recorded as {}, but it is in directory {}",
+                            dd.parent, ps[0]
+                        ),
+                        true,
+                    );
+                    let mut fixed = inode;
+                    if let InodeData::Dir(x) = &mut fixed.data {
+                        x.parent = ps[0];
+                    }
+                    self.inodes.insert(*d, fixed);
+                    self.dirty.insert(*d);
+                }
+            }
         }
     }
-    for (d, ps) in &dir_parents {
-        if ps.len() > 1 {
-            ck.problem(
-                format!(
-                    "directory {d} has {} entries naming it (in directories {ps:?})",
-                    ps.len()
-                ),
-                false,
-            );
-            continue;
+
+    /// Reachability: what the entries reach from the root, which must be a directory in use.
+    fn reachability(&mut self) {
+        let mut children: HashMap<u64, Vec<u64>> = HashMap::new();
+        for e in &self.entries {
+            children.entry(e.dir).or_default().push(e.ino);
         }
-        let Some(inode) = inodes.get(d).copied() else {
-            continue;
-        };
-        if let InodeData::Dir(dd) = inode.data {
-            if dd.parent != ps[0] {
-                ck.problem(
+        let mut q = VecDeque::from([ROOT_INO]);
+        while let Some(d) = q.pop_front() {
+            if !self.reached.insert(d) {
+                continue;
+            }
+            if let Some(cs) = children.get(&d) {
+                for c in cs {
+                    if self.inodes.get(c).is_some_and(|i| i.kind() == S_IFDIR) {
+                        q.push_back(*c);
+                    } else {
+                        self.reached.insert(*c);
+                    }
+                }
+            }
+        }
+        match self.inodes.get(&ROOT_INO) {
+            Some(r) if r.kind() == S_IFDIR => {}
+            Some(_) => self
+                .found
+                .problem("inode 1 (the root) is not a directory".into(), false),
+            None => {
+                if !self.bad_inodes.contains(&ROOT_INO) {
+                    self.found.problem(
+                        "the root directory (inode 1) is not allocated".into(),
+                        false,
+                    )
+                }
+            }
+        }
+    }
+
+    /// Link counts and orphans: every valid inode in use, in inode order, against the entries
+    /// naming it (a directory: against its subdirectories); one no entry names is an orphan or
+    /// lost. The repairs free the orphans.
+    fn link_counts(&mut self) {
+        let mut all: Vec<u64> = self.inodes.keys().copied().collect();
+        all.sort_unstable();
+        for ino in all {
+            let inode = self.inodes[&ino];
+            let r = self.refs.get(&ino).copied().unwrap_or(0);
+            let is_dir = inode.kind() == S_IFDIR;
+            if ino != ROOT_INO && r == 0 {
+                self.unnamed(&inode);
+                continue;
+            }
+            if ino != ROOT_INO && r > 0 && !self.reached.contains(&ino) && is_dir {
+                self.found.problem(
+                    format!("directory {ino} is not reachable from the root"),
+                    false,
+                );
+            }
+            let expect = if is_dir {
+                2 + self.subdirs.get(&ino).copied().unwrap_or(0)
+            } else {
+                r
+            };
+            if inode.nlink != expect {
+                self.found.problem(
                     format!(
-                        "directory {d}: parent is recorded as {}, but it is in directory {}",
-                        dd.parent, ps[0]
+                        "inode {ino}: link count is {}, should be {expect}",
+                        inode.nlink
                     ),
                     true,
                 );
                 let mut fixed = inode;
-                if let InodeData::Dir(x) = &mut fixed.data {
-                    x.parent = ps[0];
-                }
-                inodes.insert(*d, fixed);
-                dirty.insert(*d);
+                fixed.nlink = expect;
+                self.inodes.insert(ino, fixed);
+                self.dirty.insert(ino);
             }
         }
-    }
-    // Reachability from the root.
-    let mut children: HashMap<u64, Vec<u64>> = HashMap::new();
-    for e in &entries {
-        children.entry(e.dir).or_default().push(e.ino);
-    }
-    let mut reached: HashSet<u64> = HashSet::new();
-    let mut q = VecDeque::from([ROOT_INO]);
-    while let Some(d) = q.pop_front() {
-        if !reached.insert(d) {
-            continue;
-        }
-        if let Some(cs) = children.get(&d) {
-            for c in cs {
-                if inodes.get(c).is_some_and(|i| i.kind() == S_IFDIR) {
-                    q.push_back(*c);
-                } else {
-                    reached.insert(*c);
-                }
-            }
-        }
-    }
-    match inodes.get(&ROOT_INO) {
-        Some(r) if r.kind() == S_IFDIR => {}
-        Some(_) => ck.problem("inode 1 (the root) is not a directory".into(), false),
-        None => {
-            if !bad_inodes.contains(&ROOT_INO) {
-                ck.problem(
-                    "the root directory (inode 1) is not allocated".into(),
-                    false,
-                )
+        if self.found.repair {
+            let freed = self.freed_orphans.iter().map(|i| *i as u32).collect();
+            self.unclaim(&freed);
+            for ino in &self.freed_orphans {
+                self.ibm.bits[*ino as usize] = false;
+                self.inodes.remove(ino);
+                self.dirty.remove(ino);
             }
         }
     }
 
-    // Link counts and orphans.
-    let mut all: Vec<u64> = inodes.keys().copied().collect();
-    all.sort_unstable();
-    let mut freed_orphans = Vec::new();
-    for ino in all {
-        let inode = inodes[&ino];
-        let r = refs.get(&ino).copied().unwrap_or(0);
-        let is_dir = inode.kind() == S_IFDIR;
-        if ino != ROOT_INO && r == 0 {
-            // A directory removed while in use, or a crash between rmdir and the freeing of
-            // the emptied directory, leaves one with no link either.
-            if inode.nlink == 0 {
-                // After an unclean unmount an orphan is a state the filesystem allows (a crash
-                // between the unlink of a file's last link and the freeing of its inode, or while
-                // it was open): the next read-write mount frees it. A clean filesystem has none.
-                if sb.state & STATE_CLEAN == 0 {
-                    ck.rep.notes.push(format!(
-                        "inode {ino}: unlinked {}, an orphan of the unclean unmount: {}",
-                        type_name(inode.mode),
-                        if ck.repair {
-                            "freed"
-                        } else {
-                            "the next read-write mount frees it"
-                        }
-                    ));
-                } else {
-                    ck.problem(
-                        format!(
-                            "inode {ino}: unlinked {} was not freed (orphan)",
-                            type_name(inode.mode)
-                        ),
-                        true,
-                    );
-                }
-                freed_orphans.push(ino);
-            } else {
-                ck.problem(
-                    format!(
-                        "inode {ino}: {} with link count {} is in no directory",
-                        type_name(inode.mode),
-                        inode.nlink
-                    ),
-                    false,
-                );
-            }
-            continue;
-        }
-        if ino != ROOT_INO && r > 0 && !reached.contains(&ino) && is_dir {
-            ck.problem(
-                format!("directory {ino} is not reachable from the root"),
-                false,
-            );
-        }
-        let expect = if is_dir {
-            2 + subdirs.get(&ino).copied().unwrap_or(0)
-        } else {
-            r
-        };
-        if inode.nlink != expect {
-            ck.problem(
+    /// An inode other than the root that no entry names: with no link, an orphan to free;
+    /// with links, lost.
+    fn unnamed(&mut self, inode: &DiskInode) {
+        let ino = inode.ino;
+        // A directory removed while in use, or a crash between rmdir and the freeing of the
+        // emptied directory, leaves one with no link either.
+        if inode.nlink != 0 {
+            self.found.problem(
                 format!(
-                    "inode {ino}: link count is {}, should be {expect}",
+                    "inode {ino}: {} with link count {} is in no directory",
+                    type_name(inode.mode),
                     inode.nlink
                 ),
-                true,
+                false,
             );
-            let mut fixed = inode;
-            fixed.nlink = expect;
-            inodes.insert(ino, fixed);
-            dirty.insert(ino);
+            return;
         }
-    }
-    if ck.repair {
-        ck.unclaim(&freed_orphans.iter().map(|i| *i as u32).collect());
-        for ino in &freed_orphans {
-            ino_used[*ino as usize] = false;
-            inodes.remove(ino);
-            dirty.remove(ino);
-        }
-    }
-
-    // Bitmaps against use.
-    let mut marked_free_used = 0u64;
-    let mut first_mfu = None;
-    let mut marked_used_free = 0u64;
-    let mut first_muf = None;
-    for b in 0..layout.block_count {
-        if bbm_bad[(b / BITS_PER_BITMAP_BLOCK) as usize] {
-            continue;
-        }
-        let used = ck.owner[b as usize] != 0;
-        let marked = blk_marked[b as usize];
-        if used && !marked {
-            marked_free_used += 1;
-            first_mfu.get_or_insert((b, ck.owner[b as usize]));
-        } else if !used && marked {
-            marked_used_free += 1;
-            first_muf.get_or_insert(b);
-        }
-    }
-    if let Some((b, o)) = first_mfu {
-        let by = if o == META {
-            "filesystem metadata".into()
+        // After an unclean unmount an orphan is a state the filesystem allows (a crash between
+        // the unlink of a file's last link and the freeing of its inode, or while it was open):
+        // the next read-write mount frees it. A clean filesystem has none.
+        if self.sb.state & STATE_CLEAN == 0 {
+            self.found.note(format!(
+                "inode {ino}: unlinked {}, an orphan of the unclean unmount: {}",
+                type_name(inode.mode),
+                if self.found.repair {
+                    "freed"
+                } else {
+                    "the next read-write mount frees it"
+                }
+            ));
         } else {
-            format!("inode {o}")
-        };
-        ck.problem(format!("block bitmap: {marked_free_used} block(s) in use are marked free (first: block {b}, used by {by})"), true);
-        rewrite_bbm = true;
-    }
-    if let Some(b) = first_muf {
-        ck.problem(format!("block bitmap: {marked_used_free} block(s) marked in use belong to nothing (first: block {b})"), true);
-        rewrite_bbm = true;
-    }
-    if ck.repair && !freed_orphans.is_empty() {
-        rewrite_bbm = true;
-        rewrite_ibm = true;
-    }
-    let free_blocks = ck.owner.iter().filter(|&&o| o == 0).count() as u64;
-    let free_inodes = ino_used.iter().filter(|&&u| !u).count() as u64;
-    let mut sb_dirty = write_sb;
-    if sb.state & STATE_CLEAN != 0 {
-        if sb.free_blocks != free_blocks {
-            ck.problem(
+            self.found.problem(
                 format!(
-                    "superblock: free block count is {}, should be {free_blocks}",
-                    sb.free_blocks
+                    "inode {ino}: unlinked {} was not freed (orphan)",
+                    type_name(inode.mode)
                 ),
                 true,
             );
-            sb_dirty = true;
         }
-        if sb.free_inodes != free_inodes {
-            ck.problem(
-                format!(
-                    "superblock: free inode count is {}, should be {free_inodes}",
-                    sb.free_inodes
-                ),
-                true,
-            );
-            sb_dirty = true;
-        }
-    } else if sb.free_blocks != free_blocks || sb.free_inodes != free_inodes {
-        sb_dirty = true;
-    }
-    if sb.state & STATE_ERROR != 0 {
-        ck.problem(
-            "superblock: the error flag is set (errors were found while mounted)".into(),
-            true,
-        );
-        sb_dirty = true;
+        self.freed_orphans.push(ino);
     }
 
-    // Repairs.
-    let unfixed = ck.rep.problems.iter().any(|p| !p.fixed);
-    if ck.repair {
-        let w = |e: std::io::Error| format!("write failed: {e}");
-        for ino in &dirty {
-            let i = inodes[ino];
-            ck.write_inode(&i).map_err(w)?;
-        }
-        if rewrite_bbm {
-            let owner = std::mem::take(&mut ck.owner);
-            write_bitmap(ck.img, &bbm, &|b| owner[b as usize] != 0, &mut ck.buf).map_err(w)?;
-            ck.owner = owner;
-        }
-        if rewrite_ibm {
-            write_bitmap(ck.img, &ibm, &|i| ino_used[i as usize], &mut ck.buf).map_err(w)?;
-        }
-        if sb_dirty || write_backup {
-            sb.free_blocks = free_blocks;
-            sb.free_inodes = free_inodes;
-            if !unfixed {
-                sb.state = STATE_CLEAN | (sb.state & !(STATE_CLEAN | STATE_ERROR));
+    /// Bitmaps against use: the block bitmap (where readable) against the blocks claimed. Both
+    /// bitmaps are rewritten where orphans are freed.
+    fn bitmaps_against_use(&mut self) {
+        let mut marked_free_used = 0u64;
+        let mut first_mfu = None;
+        let mut marked_used_free = 0u64;
+        let mut first_muf = None;
+        for b in 0..self.layout.block_count {
+            if self.bbm.in_bad_block(b) {
+                continue;
             }
-            sb.encode(&mut ck.buf);
-            let b = *ck.buf;
-            ck.img.write(layout.backup_sb, &b).map_err(w)?;
-            ck.img.write(0, &b).map_err(w)?;
+            let used = self.owner[b as usize] != 0;
+            let marked = self.bbm.bits[b as usize];
+            if used && !marked {
+                marked_free_used += 1;
+                first_mfu.get_or_insert((b, self.owner[b as usize]));
+            } else if !used && marked {
+                marked_used_free += 1;
+                first_muf.get_or_insert(b);
+            }
         }
-        ck.img.sync().map_err(w)?;
+        if let Some((b, o)) = first_mfu {
+            let by = user_name(o);
+            self.found.problem(format!("block bitmap: {marked_free_used} block(s) in use are marked free (first: block {b}, used by {by})"), true);
+            self.bbm.rewrite = true;
+        }
+        if let Some(b) = first_muf {
+            self.found.problem(format!("block bitmap: {marked_used_free} block(s) marked in use belong to nothing (first: block {b})"), true);
+            self.bbm.rewrite = true;
+        }
+        if self.found.repair && !self.freed_orphans.is_empty() {
+            self.bbm.rewrite = true;
+            self.ibm.rewrite = true;
+        }
     }
-    let _ = ipb;
-    let mut rep = std::mem::take(&mut ck.rep);
-    for n in &rep.notes {
-        let _ = writeln!(out, "{p}: {n}");
+
+    /// Free counts: the superblock's against the blocks and inodes in use (only on a clean
+    /// filesystem: mount recounts after an unclean unmount), and its error flag.
+    fn free_counts(&mut self) {
+        self.free_blocks = self.owner.iter().filter(|&&o| o == 0).count() as u64;
+        self.free_inodes = self.ibm.bits.iter().filter(|&&u| !u).count() as u64;
+        let (free_blocks, free_inodes) = (self.free_blocks, self.free_inodes);
+        self.sb_dirty = self.write_sb;
+        if self.sb.state & STATE_CLEAN != 0 {
+            if self.sb.free_blocks != free_blocks {
+                self.found.problem(
+                    format!(
+                        "superblock: free block count is {}, should be {free_blocks}",
+                        self.sb.free_blocks
+                    ),
+                    true,
+                );
+                self.sb_dirty = true;
+            }
+            if self.sb.free_inodes != free_inodes {
+                self.found.problem(
+                    format!(
+                        "superblock: free inode count is {}, should be {free_inodes}",
+                        self.sb.free_inodes
+                    ),
+                    true,
+                );
+                self.sb_dirty = true;
+            }
+        } else if self.sb.free_blocks != free_blocks || self.sb.free_inodes != free_inodes {
+            self.sb_dirty = true;
+        }
+        if self.sb.state & STATE_ERROR != 0 {
+            self.found.problem(
+                "superblock: the error flag is set (errors were found while mounted)".into(),
+                true,
+            );
+            self.sb_dirty = true;
+        }
     }
-    for pr in &rep.problems {
+
+    /// Repairs, when the check repairs: the inodes changed, the bitmaps, and both superblocks
+    /// with the free counts (marked clean if no problem is left unfixed).
+    fn repairs(&mut self) -> Result<(), String> {
+        let unfixed = self.found.rep.problems.iter().any(|p| !p.fixed);
+        if !self.found.repair {
+            return Ok(());
+        }
+        let w = |e: std::io::Error| format!("write failed: {e}");
+        for ino in std::mem::take(&mut self.dirty) {
+            let i = self.inodes[&ino];
+            self.write_inode(&i).map_err(w)?;
+        }
+        if self.bbm.rewrite {
+            let owner = &self.owner;
+            write_bitmap(
+                self.img,
+                &self.bbm.map,
+                &|b| owner[b as usize] != 0,
+                &mut self.buf,
+            )
+            .map_err(w)?;
+        }
+        if self.ibm.rewrite {
+            let used = &self.ibm.bits;
+            write_bitmap(
+                self.img,
+                &self.ibm.map,
+                &|i| used[i as usize],
+                &mut self.buf,
+            )
+            .map_err(w)?;
+        }
+        if self.sb_dirty || self.write_backup {
+            self.sb.free_blocks = self.free_blocks;
+            self.sb.free_inodes = self.free_inodes;
+            if !unfixed {
+                self.sb.state = STATE_CLEAN | (self.sb.state & !(STATE_CLEAN | STATE_ERROR));
+            }
+            self.sb.encode(&mut self.buf);
+            let b = *self.buf;
+            self.img.write(self.layout.backup_sb, &b).map_err(w)?;
+            self.img.write(0, &b).map_err(w)?;
+        }
+        self.img.sync().map_err(w)
+    }
+
+    /// Writes the notes, the problems and a summary to `out`; the report with its exit code.
+    fn report(self, p: &str, out: &mut dyn Write) -> Report {
+        let mut rep = self.found.rep;
+        for n in &rep.notes {
+            let _ = writeln!(out, "{p}: {n}");
+        }
+        for pr in &rep.problems {
+            let _ = writeln!(
+                out,
+                "{p}: {}{}",
+                pr.msg,
+                if pr.fixed { " [fixed]" } else { "" }
+            );
+        }
+        let any_unfixed = rep.problems.iter().any(|p| !p.fixed);
+        let any_fixed = rep.problems.iter().any(|p| p.fixed) || self.journal_written;
+        rep.exit = if any_unfixed {
+            EXIT_UNCORRECTED
+        } else if any_fixed {
+            EXIT_CORRECTED
+        } else {
+            EXIT_OK
+        };
+        let layout = self.layout;
+        let used_inodes = layout.inode_count - self.free_inodes;
         let _ = writeln!(
             out,
-            "{p}: {}{}",
-            pr.msg,
-            if pr.fixed { " [fixed]" } else { "" }
+            "{p}: {} inodes used of {}, {} blocks used of {}{}",
+            used_inodes,
+            layout.inode_count,
+            layout.block_count - self.free_blocks,
+            layout.block_count,
+            match rep.exit {
+                EXIT_OK => ": clean",
+                EXIT_CORRECTED => ": errors corrected",
+                _ => ": ERRORS LEFT UNCORRECTED",
+            }
         );
+        rep
     }
-    let any_unfixed = rep.problems.iter().any(|p| !p.fixed);
-    let any_fixed = rep.problems.iter().any(|p| p.fixed) || journal_written;
-    rep.exit = if any_unfixed {
-        EXIT_UNCORRECTED
-    } else if any_fixed {
-        EXIT_CORRECTED
-    } else {
-        EXIT_OK
-    };
-    let used_inodes = layout.inode_count - free_inodes;
-    let _ = writeln!(
-        out,
-        "{p}: {} inodes used of {}, {} blocks used of {}{}",
-        used_inodes,
-        layout.inode_count,
-        layout.block_count - free_blocks,
-        layout.block_count,
-        match rep.exit {
-            EXIT_OK => ": clean",
-            EXIT_CORRECTED => ": errors corrected",
-            _ => ": ERRORS LEFT UNCORRECTED",
-        }
-    );
-    Ok(rep)
 }
 
 #[cfg(test)]
@@ -1040,7 +1266,7 @@ mod tests {
 
     #[test]
     fn fsck_image_checks_memory_images() {
-        let opts = Options {
+        let opts = FsckOptions {
             mode: Mode::Check,
             force: true,
         };
@@ -1061,7 +1287,7 @@ mod tests {
         assert!(img.memory() == Some(&before[..]));
         assert!(img.overlay.is_none());
         // Repair mode writes the repairs into the memory image.
-        let fix = Options {
+        let fix = FsckOptions {
             mode: Mode::Yes,
             force: true,
         };

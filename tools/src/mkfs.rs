@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// What mkfs was asked for.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
+pub struct MkfsOptions {
     /// Volume label.
     pub label: Option<String>,
     /// Overwrite an existing filesystem.
@@ -88,7 +88,7 @@ fn zero_region(
 }
 
 /// Makes a filesystem on `path`. Errors are messages for the user.
-pub fn mkfs(path: &Path, opts: &Options) -> Result<Summary, String> {
+pub fn mkfs(path: &Path, opts: &MkfsOptions) -> Result<Summary, String> {
     let p = path.display();
     let mut img = Image::open(path, true).map_err(|e| format!("cannot open {p}: {e}"))?;
     if !opts.force {

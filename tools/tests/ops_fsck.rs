@@ -5,7 +5,7 @@
 use ferrite_format::ops::Ctx;
 use ferrite_format::{BlockIo, DiskSuperblock, Scratch, BLOCK_SIZE, STATE_CLEAN};
 use ferrite_testing::scenarios::{self, Env, BLOCKS};
-use ferrite_tools::fsck::{fsck, Mode, Options};
+use ferrite_tools::fsck::{fsck, FsckOptions, Mode};
 use ferrite_tools::image::Image;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +29,7 @@ fn check(path: &Path, img: &mut Image, sb: &DiskSuperblock, scratch: &mut Scratc
     img.write(0, &b).unwrap();
     img.write(sb.layout.backup_sb, &b).unwrap();
     let mut out = Vec::new();
-    let opts = Options {
+    let opts = FsckOptions {
         mode: Mode::Check,
         force: true,
     };

@@ -559,7 +559,7 @@ fn fsck_accepts_an_emptied_directory_orphan_after_an_unclean_unmount() {
 }
 
 #[test]
-fn fsck_reports_what_it_cannot_repair() {
+fn fsck_reports_corrupt_inodes_and_trees_it_cannot_repair() {
     planted(
         "icrc",
         |img, inos| {
@@ -604,60 +604,6 @@ fn fsck_reports_what_it_cannot_repair() {
         false,
     );
     planted(
-        "dangling",
-        |img, inos| {
-            with_fs(img, |fs| {
-                let mut d = fs.inode(inos[0]).unwrap();
-                let InodeData::Dir(mut r) = d.data else {
-                    panic!()
-                };
-                let seed = fs.sb.hash_seed;
-                dir_insert(
-                    &mut fs.img,
-                    inos[0],
-                    &seed,
-                    &mut r,
-                    b"dangling",
-                    4000,
-                    FT_REG,
-                    &mut fs.scratch,
-                )
-                .unwrap();
-                d.data = InodeData::Dir(r);
-                fs.write_inode(&d).unwrap();
-            })
-        },
-        "entry 'dangling' points to unallocated inode 4000",
-        false,
-    );
-    planted(
-        "ftype",
-        |img, inos| {
-            with_fs(img, |fs| {
-                let mut d = fs.inode(inos[0]).unwrap();
-                let InodeData::Dir(mut r) = d.data else {
-                    panic!()
-                };
-                let seed = fs.sb.hash_seed;
-                dir_insert(
-                    &mut fs.img,
-                    inos[0],
-                    &seed,
-                    &mut r,
-                    b"wrongtype",
-                    inos[4],
-                    FT_DIR,
-                    &mut fs.scratch,
-                )
-                .unwrap();
-                d.data = InodeData::Dir(r);
-                fs.write_inode(&d).unwrap();
-            })
-        },
-        "has type directory but inode",
-        false,
-    );
-    planted(
         "node",
         |img, inos| {
             with_fs(img, |fs| {
@@ -669,6 +615,47 @@ fn fsck_reports_what_it_cannot_repair() {
             })
         },
         "bad checksum",
+        false,
+    );
+}
+
+/// Adds to directory `dir` an entry `name` naming inode `ino` of type `ftype`, whatever that
+/// inode is.
+fn add_entry(img: &Path, dir: u64, name: &[u8], ino: u64, ftype: u8) {
+    with_fs(img, |fs| {
+        let mut d = fs.inode(dir).unwrap();
+        let InodeData::Dir(mut r) = d.data else {
+            panic!()
+        };
+        let seed = fs.sb.hash_seed;
+        dir_insert(
+            &mut fs.img,
+            dir,
+            &seed,
+            &mut r,
+            name,
+            ino,
+            ftype,
+            &mut fs.scratch,
+        )
+        .unwrap();
+        d.data = InodeData::Dir(r);
+        fs.write_inode(&d).unwrap();
+    })
+}
+
+#[test]
+fn fsck_reports_entries_it_cannot_repair() {
+    planted(
+        "dangling",
+        |img, inos| add_entry(img, inos[0], b"dangling", 4000, FT_REG),
+        "entry 'dangling' points to unallocated inode 4000",
+        false,
+    );
+    planted(
+        "ftype",
+        |img, inos| add_entry(img, inos[0], b"wrongtype", inos[4], FT_DIR),
+        "has type directory but inode",
         false,
     );
 }

@@ -52,9 +52,10 @@
 //! transactions passes through states that are neither: a mismatching tree that is the tree of
 //! the *program-order* state at one of the call's fences (every store up to it persisted, no crash reordering) is
 //! reported as such ("the call is not atomic"), and with
-//! [`Options::accept_program_order`] accepted. File data is not journaled: a call in flight may
-//! have persisted part of the data it stores; with [`Options::data_not_atomic`] the content of
-//! the files its DATA and ZERO stores write is not compared while it is in flight.
+//! [`ExploreOptions::accept_program_order`] accepted. File data is not journaled: a call in
+//! flight may have persisted part of the data it stores; with
+//! [`ExploreOptions::data_not_atomic`] the content of the files its DATA and ZERO stores write
+//! is not compared while it is in flight.
 //!
 //! # Violations
 //!
@@ -67,7 +68,7 @@ use crate::recover::{self, Undo};
 use crate::snapshot::{self, Snapshot, Stale};
 use crate::trace::{Kind, Mark, Record, Trace};
 use ferrite_format::{DiskSuperblock, BLOCK_SIZE};
-use ferrite_tools::fsck::{fsck_image, Mode, Options as FsckOptions, EXIT_OK};
+use ferrite_tools::fsck::{fsck_image, FsckOptions, Mode, EXIT_OK};
 use ferrite_tools::image::Image;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -86,7 +87,7 @@ const LISTED_STORES: usize = 48;
 
 /// How to explore.
 #[derive(Clone, Copy, Debug)]
-pub struct Options {
+pub struct ExploreOptions {
     /// Fewer random subsets per crash point ([`RANDOM_SUBSETS_QUICK`]).
     pub quick: bool,
     /// Seed of the random subsets and torn variants.
@@ -103,9 +104,9 @@ pub struct Options {
     pub data_not_atomic: bool,
 }
 
-impl Default for Options {
+impl Default for ExploreOptions {
     fn default() -> Self {
-        Options {
+        ExploreOptions {
             quick: false,
             seed: 1,
             max_violations: 20,
@@ -376,7 +377,7 @@ pub fn explore(
     name: &str,
     image: Vec<u8>,
     trace: &Trace,
-    opts: &Options,
+    opts: &ExploreOptions,
     out: &mut dyn Write,
 ) -> Result<Summary, String> {
     if image.len() < 2 * BLOCK_SIZE {
@@ -595,7 +596,7 @@ fn expectations(ck: &mut Checker, image: Vec<u8>, trace: &Trace) -> Result<Oracl
 struct Explorer<'a> {
     name: &'a str,
     trace: &'a Trace,
-    opts: &'a Options,
+    opts: &'a ExploreOptions,
     out: &'a mut dyn Write,
     ck: Checker,
     oracle: Oracle,

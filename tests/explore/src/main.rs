@@ -16,7 +16,7 @@
 //! per line. `sites` prints the call sites of the trace's fences and flushes, one per line, each
 //! once (the mutants of `scripts/crash-explore`).
 
-use ferrite_explore::explore::{explore, Options};
+use ferrite_explore::explore::{explore, ExploreOptions};
 use ferrite_explore::trace::Trace;
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,7 +41,7 @@ fn check(args: &[String]) -> ExitCode {
     let mut image = None;
     let mut trace = None;
     let mut name = None;
-    let mut opts = Options::default();
+    let mut opts = ExploreOptions::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |what: &str| {

@@ -202,12 +202,12 @@ fn write_is_not_atomic_across_its_transactions() {
             }
         }
     };
-    let explore_as = |o: &ferrite_explore::explore::Options, stepwise: bool| {
+    let explore_as = |o: &ferrite_explore::explore::ExploreOptions, stepwise: bool| {
         let mut e = Emu::new(Mutant::default());
         workload(&mut e, stepwise);
         run("write", e, o)
     };
-    let explore_with = |o: &ferrite_explore::explore::Options| explore_as(o, false);
+    let explore_with = |o: &ferrite_explore::explore::ExploreOptions| explore_as(o, false);
     let (s, out) = explore_with(&opts());
     assert!(s.violations > 0, "{out}");
     let v = violations(&out);
@@ -226,7 +226,7 @@ fn write_is_not_atomic_across_its_transactions() {
     assert!(v.iter().all(|l| !l.contains("in-flight=none")), "{out}");
 
     // Program-order states accepted: what is left is the data.
-    let po = ferrite_explore::explore::Options {
+    let po = ferrite_explore::explore::ExploreOptions {
         accept_program_order: true,
         ..opts()
     };
@@ -237,7 +237,7 @@ fn write_is_not_atomic_across_its_transactions() {
         "{out}"
     );
     // And the data of the call in flight not compared: nothing is left.
-    let relaxed = ferrite_explore::explore::Options {
+    let relaxed = ferrite_explore::explore::ExploreOptions {
         data_not_atomic: true,
         ..po
     };

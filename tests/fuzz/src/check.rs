@@ -26,7 +26,7 @@
 use ferrite_format::ops::{Ctx, NewInodeAttrs, Rename};
 use ferrite_format::*;
 use ferrite_tools::dump::{dump_image, What};
-use ferrite_tools::fsck::{fsck_image, Mode, Options, Report, EXIT_CORRECTED, EXIT_OK};
+use ferrite_tools::fsck::{fsck_image, FsckOptions, Mode, Report, EXIT_CORRECTED, EXIT_OK};
 use ferrite_tools::image::Image;
 use std::collections::HashSet;
 
@@ -44,7 +44,7 @@ pub struct Outcome {
 }
 
 fn fsck(img: &mut Image, mode: Mode) -> (Report, String) {
-    let opts = Options { mode, force: true };
+    let opts = FsckOptions { mode, force: true };
     let mut out = Vec::new();
     let r = fsck_image(img, "image", &opts, &mut out);
     (r, String::from_utf8_lossy(&out).into_owned())

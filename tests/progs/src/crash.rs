@@ -44,7 +44,7 @@ const MAX_FILES: usize = 120;
 
 /// What crash-run and crash-check were asked for.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
+pub struct CrashOptions {
     /// Seed of the workload (default: from the clock).
     pub seed: Option<u64>,
     /// Stop after this many operations (default: run until killed).
@@ -566,7 +566,7 @@ impl Log {
     }
 }
 
-pub fn run(dir: &Path, log: &Path, o: &Options) -> Result<bool, String> {
+pub fn run(dir: &Path, log: &Path, o: &CrashOptions) -> Result<bool, String> {
     let seed = o.seed.unwrap_or_else(|| {
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -841,7 +841,7 @@ fn parse_log(text: &str) -> Result<Option<Parsed>, String> {
     Ok(Some(p))
 }
 
-pub fn check(dir: &Path, log: &Path, o: &Options) -> Result<bool, String> {
+pub fn check(dir: &Path, log: &Path, o: &CrashOptions) -> Result<bool, String> {
     let text = match std::fs::read_to_string(log) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -954,8 +954,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("log");
         std::fs::write(&log, "").unwrap();
-        assert!(check(&dir, &log, &Options::default()).is_err());
-        assert!(check(&dir, &dir.join("missing"), &Options::default()).is_err());
+        assert!(check(&dir, &log, &CrashOptions::default()).is_err());
+        assert!(check(&dir, &dir.join("missing"), &CrashOptions::default()).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -380,7 +380,7 @@ fn one(dev: &Path, mnt: &Path, control: bool) -> (String, Result<String, String>
     }
     // fsck -n: it may find damage (it is damaged), but it must finish and say so.
     let mut out = Vec::new();
-    let opts = ferrite_tools::fsck::Options {
+    let opts = ferrite_tools::fsck::FsckOptions {
         mode: ferrite_tools::fsck::Mode::Check,
         force: true,
     };

@@ -108,8 +108,8 @@ fn number(s: &str) -> Result<u64, String> {
 }
 
 /// Options after the positional arguments of the crash commands.
-fn crash_options(opts: &[&str]) -> Result<crash::Options, String> {
-    let mut o = crash::Options::default();
+fn crash_options(opts: &[&str]) -> Result<crash::CrashOptions, String> {
+    let mut o = crash::CrashOptions::default();
     let mut it = opts.iter();
     while let Some(&a) = it.next() {
         let mut value = || it.next().copied().ok_or(format!("{a} needs a value"));

@@ -2,7 +2,7 @@
 
 //! `fsck.ferrite [-n|-y|-p|-a] [-f] DEVICE`, with fsck(8) exit codes.
 
-use ferrite_tools::fsck::{fsck, Mode, Options, EXIT_USAGE};
+use ferrite_tools::fsck::{fsck, FsckOptions, Mode, EXIT_USAGE};
 use std::path::PathBuf;
 use std::process::exit;
 
@@ -52,7 +52,7 @@ fn main() {
     let Some(dev) = dev else {
         usage("no device given")
     };
-    let opts = Options {
+    let opts = FsckOptions {
         mode: mode.unwrap_or(Mode::Check),
         force,
     };

@@ -2,7 +2,7 @@
 
 //! `mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] DEVICE [BLOCKS]`
 
-use ferrite_tools::mkfs::{mkfs, print_summary, Options};
+use ferrite_tools::mkfs::{mkfs, print_summary, MkfsOptions};
 use std::path::PathBuf;
 use std::process::exit;
 
@@ -22,7 +22,7 @@ fn num(opt: &str, v: Option<String>) -> u64 {
 }
 
 fn main() {
-    let mut opts = Options::default();
+    let mut opts = MkfsOptions::default();
     let mut pos: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     let mut only_pos = false;

@@ -15,7 +15,7 @@
 //! now, [`Mutant::zero_unfenced`]) the commit record can be durable before the zeroes. A
 //! [`Mutant`] breaks one step of that protocol.
 
-use ferrite_explore::explore::{explore, Options, Summary};
+use ferrite_explore::explore::{explore, ExploreOptions, Summary};
 use ferrite_explore::trace::{Trace, TraceWriter};
 use ferrite_format::ops::{mkfs, Ctx, MkfsParams, NewInodeAttrs};
 use ferrite_format::{
@@ -518,7 +518,7 @@ impl Emu {
 }
 
 /// Explores a finished emulation; returns the summary and the output.
-pub fn run(name: &str, emu: Emu, opts: &Options) -> (Summary, String) {
+pub fn run(name: &str, emu: Emu, opts: &ExploreOptions) -> (Summary, String) {
     let (image, trace) = emu.finish();
     let t = Trace::parse(trace).expect("trace");
     let mut out = Vec::new();
@@ -527,8 +527,8 @@ pub fn run(name: &str, emu: Emu, opts: &Options) -> (Summary, String) {
 }
 
 /// Options for the tests: every violation printed.
-pub fn opts() -> Options {
-    Options {
+pub fn opts() -> ExploreOptions {
+    ExploreOptions {
         quick: false,
         seed: 42,
         max_violations: 1_000_000,
