@@ -26,8 +26,7 @@ BINDGEN ?= $(FERRITE_CACHE)/bindgen-0.70.1/bin/bindgen
 # With no KDIR, use (and if needed build) ferrite's cached test kernel.
 kdir = $(if $(KDIR),$(KDIR),$$(scripts/build-kernel))
 kmake = kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M=$(CURDIR) \
-	RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
-	CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT)
+	$(kbuild_flags)
 
 .PHONY: all module trace-module bench-module tools deps kernel clippy rustfmt-check fmt check check-full demo shell vm clean bench
 
@@ -36,20 +35,28 @@ all: module
 module:
 	+@$(kmake) modules
 
-# The trace build compiles a copy of the module's sources in a directory of its own, so that the
-# two builds never share objects. The copy's Rust sources are removed first, so that a file moved
-# or deleted in the tree (a module that became a directory) is not left behind in it.
-TRACE_DIR := $(CURDIR)/build/trace-module
-trace-module:
-	@mkdir -p $(TRACE_DIR)
-	@rm -rf $(addprefix $(TRACE_DIR)/,fs dax iomap crates)
-	@find $(TRACE_DIR)/src -name '*.rs' ! -name bindings_generated.rs -delete 2>/dev/null || true
+# The trace and benchmark builds compile a copy of the module's sources in a directory of their
+# own, so that builds never share objects. The copy's Rust sources are removed first, so that a
+# file moved or deleted in the tree (a module that became a directory) is not left behind in it.
+# $(call copy_sources,DIR)
+define copy_sources
+	@mkdir -p $(1)
+	@rm -rf $(addprefix $(1)/,fs dax iomap crates)
+	@find $(1)/src -name '*.rs' ! -name bindings_generated.rs -delete 2>/dev/null || true
 	@tar -c --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod*' \
 		--exclude=bindings_generated.rs Kbuild src fs dax iomap crates/ferrite-format/src \
-		| tar -x -C $(TRACE_DIR)
+		| tar -x -C $(1)
+endef
+
+# The toolchain of a module build (the kernel's own rustc, bindgen, clippy and rustfmt).
+kbuild_flags = RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
+	CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT)
+
+TRACE_DIR := $(CURDIR)/build/trace-module
+trace-module:
+	$(call copy_sources,$(TRACE_DIR))
 	+@kdir=$(kdir) && PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$$kdir" M=$(TRACE_DIR) \
-		RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
-		CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT) FERRITE_TRACE=1 $(TRACE_MAKEFLAGS) modules
+		$(kbuild_flags) FERRITE_TRACE=1 $(TRACE_MAKEFLAGS) modules
 
 tools:
 	cargo build --release --workspace --bins
@@ -100,12 +107,5 @@ bench:
 BENCH_DIR := $(CURDIR)/build/bench-module
 bench-module:
 	@test -n "$(BENCH_KDIR)" || { echo "bench-module needs BENCH_KDIR (scripts/build-kernel --bench)"; exit 1; }
-	@mkdir -p $(BENCH_DIR)
-	@rm -rf $(addprefix $(BENCH_DIR)/,fs dax iomap crates)
-	@find $(BENCH_DIR)/src -name '*.rs' ! -name bindings_generated.rs -delete 2>/dev/null || true
-	@tar -c --exclude='*.o' --exclude='.*.cmd' --exclude='*.ko' --exclude='*.mod*' \
-		--exclude=bindings_generated.rs Kbuild src fs dax iomap crates/ferrite-format/src \
-		| tar -x -C $(BENCH_DIR)
-	+@PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$(BENCH_KDIR)" M=$(BENCH_DIR) \
-		RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) RUSTDOC=$(KRUSTDOC) BINDGEN=$(BINDGEN) \
-		CLIPPY_DRIVER=$(KCLIPPY) RUSTFMT=$(KRUSTFMT) modules
+	$(call copy_sources,$(BENCH_DIR))
+	+@PATH=/usr/bin:/bin:/usr/sbin:/sbin $(MAKE) -C "$(BENCH_KDIR)" M=$(BENCH_DIR) $(kbuild_flags) modules

@@ -3,6 +3,7 @@
 //! New inodes: from the inode cache (`iget_locked`) or made for a new file (`new_inode`), filled
 //! in with the operations of their kind, then published.
 
+use super::ops::InodeOpsTable;
 use super::{Attrs, Inode, InodeOperations};
 use crate::bindings;
 use crate::vfs::file::{self, FileOperations};
@@ -26,20 +27,32 @@ pub(crate) struct Ops<T: FileSystem> {
 }
 
 impl<T: FileSystem> Ops<T> {
+    /// Operations from their tables and flags.
+    const fn of(
+        iops: &'static bindings::inode_operations,
+        fops: Option<&'static bindings::file_operations>,
+        aops: Option<&'static bindings::address_space_operations>,
+        dax: bool,
+        special: bool,
+    ) -> Self {
+        Self {
+            iops,
+            fops,
+            aops,
+            dax,
+            special,
+            _fs: PhantomData,
+        }
+    }
+
     /// A directory.
     pub(crate) const fn dir<I, F>() -> Self
     where
         I: InodeOperations<FileSystem = T>,
         F: FileOperations<FileSystem = T>,
     {
-        Self {
-            iops: &super::ops::InodeOpsTable::<I>::TABLE,
-            fops: Some(&file::FileOpsTable::<F>::TABLE),
-            aops: None,
-            dax: false,
-            special: false,
-            _fs: PhantomData,
-        }
+        let fops = &file::FileOpsTable::<F>::TABLE;
+        Self::of(&InodeOpsTable::<I>::TABLE, Some(fops), None, false, false)
     }
 
     /// A regular file whose mapping has the address space operations `aops`; `dax` sets
@@ -52,38 +65,24 @@ impl<T: FileSystem> Ops<T> {
         I: InodeOperations<FileSystem = T>,
         F: FileOperations<FileSystem = T>,
     {
-        Self {
-            iops: &super::ops::InodeOpsTable::<I>::TABLE,
-            fops: Some(&file::FileOpsTable::<F>::TABLE),
-            aops: Some(aops),
+        let fops = &file::FileOpsTable::<F>::TABLE;
+        Self::of(
+            &InodeOpsTable::<I>::TABLE,
+            Some(fops),
+            Some(aops),
             dax,
-            special: false,
-            _fs: PhantomData,
-        }
+            false,
+        )
     }
 
     /// A symbolic link.
     pub(crate) const fn symlink<I: InodeOperations<FileSystem = T>>() -> Self {
-        Self {
-            iops: &super::ops::InodeOpsTable::<I>::TABLE,
-            fops: None,
-            aops: None,
-            dax: false,
-            special: false,
-            _fs: PhantomData,
-        }
+        Self::of(&InodeOpsTable::<I>::TABLE, None, None, false, false)
     }
 
     /// A device, FIFO or socket (its file operations are the VFS's, by its type).
     pub(crate) const fn special<I: InodeOperations<FileSystem = T>>() -> Self {
-        Self {
-            iops: &super::ops::InodeOpsTable::<I>::TABLE,
-            fops: None,
-            aops: None,
-            dax: false,
-            special: true,
-            _fs: PhantomData,
-        }
+        Self::of(&InodeOpsTable::<I>::TABLE, None, None, false, true)
     }
 }
 
