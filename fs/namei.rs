@@ -28,22 +28,82 @@ impl InodeOperations for DirInode {
         lookup(dir, dentry.name())
     }
 
+    /// create, mkdir and mknod: a new inode of `mode` named by `dentry` in `dir`.
     fn mknod(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u32, rdev: u32) -> Result {
-        mknod(idmap, dir, dentry, mode, rdev)
+        let sb = dir.super_block();
+        let mount = mount_of(sb)?;
+        let mut n = sb.new_inode()?;
+        let mode = if mode & S_IFMT == 0 {
+            mode | S_IFREG
+        } else {
+            mode
+        };
+        n.init_owner(idmap, dir, mode);
+        let attr = new_attrs(&n, dir, rdev);
+        let name = dentry.name();
+        let d = dir.ino();
+        let (drec, rec) = mount.tx(|ctx| ctx.create(d, name, &attr))?;
+        refresh(dir, &drec);
+        n.insert(rec.ino)?;
+        n.fill(&ops_of(rec.mode), &attrs_of(&rec));
+        n.instantiate(dentry);
+        Ok(())
     }
 
+    /// `symlink`.
     fn symlink(idmap: &Idmap, dir: &Inode, dentry: &Dentry, target: &[u8]) -> Result {
-        symlink(idmap, dir, dentry, target)
+        if target.len() >= super::format::BLOCK_SIZE {
+            return Err(crate::errno::enametoolong());
+        }
+        let sb = dir.super_block();
+        let mount = mount_of(sb)?;
+        let mut n = sb.new_inode()?;
+        n.init_owner(idmap, dir, S_IFLNK | 0o777);
+        let attr = new_attrs(&n, dir, 0);
+        let name = dentry.name();
+        let d = dir.ino();
+        let (drec, rec) = mount.tx(|ctx| ctx.symlink(d, name, target, &attr))?;
+        refresh(dir, &drec);
+        n.insert(rec.ino)?;
+        n.fill(&ops_of(rec.mode), &attrs_of(&rec));
+        n.instantiate(dentry);
+        Ok(())
     }
 
+    /// `link`: `new` in `dir` names the inode of `old`.
     fn link(old: &Dentry, dir: &Inode, new: &Dentry) -> Result {
-        link(old, dir, new)
+        let inode = old.inode().ok_or(ENOENT)?;
+        let mount = mount_of(dir.super_block())?;
+        let (d, ino, now, name) = (dir.ino(), inode.ino(), ts(dir.now()), new.name());
+        let (drec, rec) = mount.tx(|ctx| ctx.link(d, name, ino, now))?;
+        refresh(dir, &drec);
+        refresh(inode, &rec);
+        new.instantiate(InodeRef::from(inode));
+        Ok(())
     }
 
+    /// `unlink` and `rmdir`. The inode is freed when its last reference goes (`evict`).
     fn unlink(dir: &Inode, dentry: &Dentry, is_dir: bool) -> Result {
-        unlink(dir, dentry, is_dir)
+        let victim = dentry.inode().ok_or(ENOENT)?;
+        let mount = mount_of(dir.super_block())?;
+        let (d, now, name) = (dir.ino(), ts(dir.now()), dentry.name());
+        let (drec, vrec) = mount.tx(|ctx| {
+            if is_dir {
+                ctx.rmdir(d, name, now)
+            } else {
+                ctx.unlink(d, name, now)
+            }
+        })?;
+        if vrec.ino != victim.ino() {
+            return Err(crate::errno::euclean());
+        }
+        refresh(dir, &drec);
+        refresh(victim, &vrec);
+        Ok(())
     }
 
+    /// `rename` with `RENAME_NOREPLACE` (checked by the VFS), `RENAME_EXCHANGE` and
+    /// `RENAME_WHITEOUT`.
     fn rename(
         idmap: &Idmap,
         old_dir: &Inode,
@@ -52,11 +112,67 @@ impl InodeOperations for DirInode {
         new: &Dentry,
         flags: u32,
     ) -> Result {
-        rename(idmap, old_dir, old, new_dir, new, flags)
+        let known =
+            bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE | bindings::RENAME_WHITEOUT;
+        if flags & !known != 0 {
+            return Err(EINVAL);
+        }
+        let sb = old_dir.super_block();
+        let mount = mount_of(sb)?;
+        let whiteout = if flags & bindings::RENAME_WHITEOUT != 0 {
+            let n = sb.new_inode()?;
+            n.init_owner(idmap, old_dir, S_IFCHR);
+            Some(new_attrs(&n, old_dir, 0))
+        } else {
+            None
+        };
+        let req = Rename {
+            old_dir: old_dir.ino(),
+            old_name: old.name(),
+            new_dir: new_dir.ino(),
+            new_name: new.name(),
+            exchange: flags & bindings::RENAME_EXCHANGE != 0,
+            whiteout,
+            now: ts(old_dir.now()),
+        };
+        let r = mount.tx(|ctx| ctx.rename(&req))?;
+        refresh(old_dir, &r.old_dir);
+        refresh(new_dir, &r.new_dir);
+        // The VFS locks the moved inode and the other one only in some cases (`vfs_rename`: not a
+        // directory renamed within its parent, nor the two of an exchange within one directory),
+        // so of those only the change time is set, as other filesystems do. A replaced inode (not
+        // an exchange) is always locked, and loses a link.
+        if let Some(moved) = old.inode() {
+            if moved.ino() == r.moved.ino {
+                set_ctime(moved, &r.moved);
+            }
+        }
+        if let (Some(other), Some(rec)) = (new.inode(), r.other.as_ref()) {
+            if other.ino() == rec.ino {
+                if req.exchange {
+                    set_ctime(other, rec);
+                } else {
+                    refresh(other, rec);
+                }
+            }
+        }
+        Ok(())
     }
 
+    /// `tmpfile`: an unnamed regular file (O_TMPFILE), freed on last close unless linked.
     fn tmpfile(idmap: &Idmap, dir: &Inode, file: &File, mode: u32) -> Result {
-        tmpfile(idmap, dir, file, mode)
+        let sb = dir.super_block();
+        let mount = mount_of(sb)?;
+        let mut n = sb.new_inode()?;
+        n.init_owner(idmap, dir, (mode & !S_IFMT) | S_IFREG);
+        let attr = new_attrs(&n, dir, 0);
+        let rec = mount.tx(|ctx| ctx.create_tmpfile(&attr))?;
+        n.insert(rec.ino)?;
+        let mut a = attrs_of(&rec);
+        // d_tmpfile() drops the link count to the media's 0.
+        a.nlink = 1;
+        n.fill(&ops_of(rec.mode), &a);
+        n.tmpfile(file)
     }
 
     fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
@@ -99,48 +215,6 @@ fn new_attrs(n: &NewInode, dir: &Inode, rdev: u32) -> NewInodeAttrs {
     }
 }
 
-/// create, mkdir and mknod: a new inode of `mode` named by `dentry` in `dir`.
-fn mknod(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u32, rdev: u32) -> Result {
-    let sb = dir.super_block();
-    let mount = mount_of(sb)?;
-    let mut n = sb.new_inode()?;
-    let mode = if mode & S_IFMT == 0 {
-        mode | S_IFREG
-    } else {
-        mode
-    };
-    n.init_owner(idmap, dir, mode);
-    let attr = new_attrs(&n, dir, rdev);
-    let name = dentry.name();
-    let d = dir.ino();
-    let (drec, rec) = mount.tx(|ctx| ctx.create(d, name, &attr))?;
-    refresh(dir, &drec);
-    n.insert(rec.ino)?;
-    n.fill(&ops_of(rec.mode), &attrs_of(&rec));
-    n.instantiate(dentry);
-    Ok(())
-}
-
-/// `symlink`.
-fn symlink(idmap: &Idmap, dir: &Inode, dentry: &Dentry, target: &[u8]) -> Result {
-    if target.len() >= super::format::BLOCK_SIZE {
-        return Err(crate::errno::enametoolong());
-    }
-    let sb = dir.super_block();
-    let mount = mount_of(sb)?;
-    let mut n = sb.new_inode()?;
-    n.init_owner(idmap, dir, S_IFLNK | 0o777);
-    let attr = new_attrs(&n, dir, 0);
-    let name = dentry.name();
-    let d = dir.ino();
-    let (drec, rec) = mount.tx(|ctx| ctx.symlink(d, name, target, &attr))?;
-    refresh(dir, &drec);
-    n.insert(rec.ino)?;
-    n.fill(&ops_of(rec.mode), &attrs_of(&rec));
-    n.instantiate(dentry);
-    Ok(())
-}
-
 /// The target of a symlink, NUL-terminated, in a kmalloc'd buffer.
 pub(crate) fn read_link(inode: &Inode) -> Result<KVec<u8>> {
     let mount = mount_of(inode.super_block())?;
@@ -160,111 +234,7 @@ pub(crate) fn read_link(inode: &Inode) -> Result<KVec<u8>> {
     Ok(buf)
 }
 
-/// `link`: `new` in `dir` names the inode of `old`.
-fn link(old: &Dentry, dir: &Inode, new: &Dentry) -> Result {
-    let inode = old.inode().ok_or(ENOENT)?;
-    let mount = mount_of(dir.super_block())?;
-    let (d, ino, now, name) = (dir.ino(), inode.ino(), ts(dir.now()), new.name());
-    let (drec, rec) = mount.tx(|ctx| ctx.link(d, name, ino, now))?;
-    refresh(dir, &drec);
-    refresh(inode, &rec);
-    new.instantiate(InodeRef::from(inode));
-    Ok(())
-}
-
-/// `unlink` and `rmdir`. The inode is freed when its last reference goes (`evict`).
-fn unlink(dir: &Inode, dentry: &Dentry, is_dir: bool) -> Result {
-    let victim = dentry.inode().ok_or(ENOENT)?;
-    let mount = mount_of(dir.super_block())?;
-    let (d, now, name) = (dir.ino(), ts(dir.now()), dentry.name());
-    let (drec, vrec) = mount.tx(|ctx| {
-        if is_dir {
-            ctx.rmdir(d, name, now)
-        } else {
-            ctx.unlink(d, name, now)
-        }
-    })?;
-    if vrec.ino != victim.ino() {
-        return Err(crate::errno::euclean());
-    }
-    refresh(dir, &drec);
-    refresh(victim, &vrec);
-    Ok(())
-}
-
-/// `rename` with `RENAME_NOREPLACE` (checked by the VFS), `RENAME_EXCHANGE` and
-/// `RENAME_WHITEOUT`.
-fn rename(
-    idmap: &Idmap,
-    old_dir: &Inode,
-    old: &Dentry,
-    new_dir: &Inode,
-    new: &Dentry,
-    flags: u32,
-) -> Result {
-    let known = bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE | bindings::RENAME_WHITEOUT;
-    if flags & !known != 0 {
-        return Err(EINVAL);
-    }
-    let sb = old_dir.super_block();
-    let mount = mount_of(sb)?;
-    let whiteout = if flags & bindings::RENAME_WHITEOUT != 0 {
-        let n = sb.new_inode()?;
-        n.init_owner(idmap, old_dir, S_IFCHR);
-        Some(new_attrs(&n, old_dir, 0))
-    } else {
-        None
-    };
-    let req = Rename {
-        old_dir: old_dir.ino(),
-        old_name: old.name(),
-        new_dir: new_dir.ino(),
-        new_name: new.name(),
-        exchange: flags & bindings::RENAME_EXCHANGE != 0,
-        whiteout,
-        now: ts(old_dir.now()),
-    };
-    let r = mount.tx(|ctx| ctx.rename(&req))?;
-    refresh(old_dir, &r.old_dir);
-    refresh(new_dir, &r.new_dir);
-    // The VFS locks the moved inode and the other one only in some cases (`vfs_rename`: not a
-    // directory renamed within its parent, nor the two of an exchange within one directory),
-    // so of those only the change time is set, as other filesystems do. A replaced inode (not
-    // an exchange) is always locked, and loses a link.
-    if let Some(moved) = old.inode() {
-        if moved.ino() == r.moved.ino {
-            set_ctime(moved, &r.moved);
-        }
-    }
-    if let (Some(other), Some(rec)) = (new.inode(), r.other.as_ref()) {
-        if other.ino() == rec.ino {
-            if req.exchange {
-                set_ctime(other, rec);
-            } else {
-                refresh(other, rec);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Sets the change time of `inode` from its record.
 fn set_ctime(inode: &Inode, r: &Rec) {
     inode.set_ctime(r.ctime.sec, r.ctime.nsec);
-}
-
-/// `tmpfile`: an unnamed regular file (O_TMPFILE), freed on last close unless linked.
-fn tmpfile(idmap: &Idmap, dir: &Inode, file: &File, mode: u32) -> Result {
-    let sb = dir.super_block();
-    let mount = mount_of(sb)?;
-    let mut n = sb.new_inode()?;
-    n.init_owner(idmap, dir, (mode & !S_IFMT) | S_IFREG);
-    let attr = new_attrs(&n, dir, 0);
-    let rec = mount.tx(|ctx| ctx.create_tmpfile(&attr))?;
-    n.insert(rec.ino)?;
-    let mut a = attrs_of(&rec);
-    // d_tmpfile() drops the link count to the media's 0.
-    a.nlink = 1;
-    n.fill(&ops_of(rec.mode), &a);
-    n.tmpfile(file)
 }
