@@ -17,6 +17,7 @@ use crate::dax;
 use crate::iomap::{self, Flags, Mapping};
 use crate::pmem;
 use crate::vfs::inode::ops::FiemapInfo;
+use crate::vfs::xattr::{AclRef, AclType, PosixAcl, XattrList};
 use crate::vfs::{FileOperations, Iattr, Idmap, InodeOperations, IovIter, Kstat, VmArea};
 use kernel::prelude::*;
 
@@ -41,6 +42,18 @@ impl InodeOperations for FileInode {
 
     fn fileattr_get(inode: &Inode) -> Result<u32> {
         Ok(super::inode::xflags(inode))
+    }
+
+    fn listxattr(dentry: &Dentry, list: &mut XattrList<'_>) -> Result {
+        super::xattr::list(dentry, list)
+    }
+
+    fn get_acl(inode: &Inode, kind: AclType) -> Result<Option<PosixAcl>> {
+        super::xattr::get_acl(inode, kind)
+    }
+
+    fn set_acl(idmap: &Idmap, dentry: &Dentry, acl: Option<AclRef<'_>>, kind: AclType) -> Result {
+        super::xattr::set_acl(idmap, dentry, acl, kind)
     }
 }
 

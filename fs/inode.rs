@@ -6,6 +6,7 @@ use super::format::{Corrupt, DiskInode as Rec, Timespec, S_IFDIR, S_IFLNK, S_IFM
 use super::{Dentry, Ferrite, Inode, InodeRef, Mount, SuperBlock};
 use crate::bindings;
 use crate::vfs::inode::{attrs_fit, Ops};
+use crate::vfs::xattr::{AclRef, AclType, PosixAcl, XattrList};
 use crate::vfs::{Attrs, Iattr, Idmap, Iget, InodeOperations, Kstat};
 use kernel::prelude::*;
 
@@ -56,6 +57,10 @@ impl InodeOperations for SymlinkInode {
         super::namei::read_link(inode)
     }
 
+    fn listxattr(dentry: &Dentry, list: &mut XattrList<'_>) -> Result {
+        super::xattr::list(dentry, list)
+    }
+
     fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
         setattr(idmap, dentry, attr)
     }
@@ -78,6 +83,18 @@ impl InodeOperations for SpecialInode {
 
     fn getattr(idmap: &Idmap, inode: &Inode, stat: &Kstat, mask: u32) -> Result {
         getattr(idmap, inode, stat, mask)
+    }
+
+    fn listxattr(dentry: &Dentry, list: &mut XattrList<'_>) -> Result {
+        super::xattr::list(dentry, list)
+    }
+
+    fn get_acl(inode: &Inode, kind: AclType) -> Result<Option<PosixAcl>> {
+        super::xattr::get_acl(inode, kind)
+    }
+
+    fn set_acl(idmap: &Idmap, dentry: &Dentry, acl: Option<AclRef<'_>>, kind: AclType) -> Result {
+        super::xattr::set_acl(idmap, dentry, acl, kind)
     }
 }
 
@@ -159,9 +176,15 @@ pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
     attr.copy_to(idmap, inode);
     match new_size {
         // The size and every other attribute in one transaction: setattr is atomic.
-        Some(size) => super::space::truncate(mount, inode, size),
-        None => persist_attrs(mount, inode),
+        Some(size) => super::space::truncate(mount, inode, size)?,
+        None => persist_attrs(mount, inode)?,
     }
+    // A new mode changes the access ACL's mask or owner entries (as ext4 does it: after the
+    // mode is stored).
+    if attr.valid() & bindings::ATTR_MODE != 0 && inode.super_block().posix_acl() {
+        dentry.acl_chmod(idmap, inode.mode())?;
+    }
+    Ok(())
 }
 
 /// The `FS_IOC_FSGETXATTR` flags of an inode: `FS_XFLAG_DAX` on regular files (every one is DAX)

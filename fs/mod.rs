@@ -43,6 +43,7 @@ mod pmem_io;
 mod space;
 pub(crate) mod super_ops;
 mod txn;
+mod xattr;
 
 use crate::dax::{device::DaxDevice, DaxFileSystem, FaultEvent};
 use crate::pmem::Pmem;
@@ -82,6 +83,10 @@ mod opt {
     pub(super) const DAX: u8 = 0;
     /// `dax=always|never|inode`.
     pub(super) const DAX_MODE: u8 = 1;
+    /// `acl`.
+    pub(super) const ACL: u8 = 2;
+    /// `noacl`.
+    pub(super) const NOACL: u8 = 3;
 }
 
 /// The values of `dax=`, by number: only `always` (0) is accepted.
@@ -91,10 +96,13 @@ static DAX_MODES: ParamValues<3> = ParamValues::new([
     (c_str!("inode"), 2),
 ]);
 
-/// ferrite's mount options: `dax` and `dax=MODE`, as ext4 and XFS name them.
-static PARAMS: Params<2> = Params::new([
+/// ferrite's mount options: `dax` and `dax=MODE`, as ext4 and XFS name them, and `acl`/`noacl`
+/// (POSIX ACLs, on by default) as ext4 names them.
+static PARAMS: Params<4> = Params::new([
     Param::flag(c_str!("dax"), opt::DAX),
     Param::enumerated(c_str!("dax"), opt::DAX_MODE, &DAX_MODES),
+    Param::flag(c_str!("acl"), opt::ACL),
+    Param::flag(c_str!("noacl"), opt::NOACL),
 ]);
 
 /// Hard links an inode may have (as ext4).
@@ -182,6 +190,14 @@ impl FileSystem for Ferrite {
     fn parse_option(fc: &FsContext, o: MountOption) -> Result {
         match (o.opt, o.value) {
             (opt::DAX, _) | (opt::DAX_MODE, 0) => Ok(()),
+            (opt::ACL, _) => {
+                fc.set_posix_acl(true);
+                Ok(())
+            }
+            (opt::NOACL, _) => {
+                fc.set_posix_acl(false);
+                Ok(())
+            }
             _ => {
                 fc.error(c_str!(
                     "only dax=always is supported: ferrite always uses DAX"
@@ -220,6 +236,15 @@ impl FileSystem for Ferrite {
             MAX_LINKS,
             &loaded.sb.uuid,
         )?;
+        // Extended attributes need the feature; ACLs are kept in them, on unless `noacl`.
+        if !loaded.sb.has_xattr() && fc.posix_acl_choice() == Some(true) {
+            fc.error(c_str!(
+                "acl: the filesystem has no extended attributes (made with -O ^xattr)"
+            ));
+            return Err(EINVAL);
+        }
+        let acl = loaded.sb.has_xattr() && fc.posix_acl_choice().unwrap_or(true);
+        sb.init_xattrs(acl);
         pr_info!(
             "{}: {} blocks, {} inodes, {} journal blocks{}\n",
             sb.id(),
@@ -261,6 +286,12 @@ impl FileSystem for Ferrite {
 
     fn reconfigure(sb: &SuperBlock, fc: &FsContext, read_only: Option<bool>) -> Result {
         let mount = sb.data().ok_or(EINVAL)?;
+        if !mount.sb.has_xattr() && fc.posix_acl_choice() == Some(true) {
+            fc.error(c_str!(
+                "acl: the filesystem has no extended attributes (made with -O ^xattr)"
+            ));
+            return Err(EINVAL);
+        }
         match read_only {
             Some(true) if !sb.read_only() => super_ops::set_clean(sb, true),
             Some(false) if sb.read_only() => {
@@ -289,9 +320,12 @@ impl FileSystem for Ferrite {
         super_ops::statfs(sb, buf)
     }
 
-    fn show_options(_sb: &SuperBlock, m: &crate::vfs::super_block::SeqFile) -> Result {
+    fn show_options(sb: &SuperBlock, m: &crate::vfs::super_block::SeqFile) -> Result {
         // ferrite always uses DAX: /proc/mounts says so (xfstests checks for "dax").
         m.puts(c_str!(",dax"));
+        if !sb.posix_acl() {
+            m.puts(c_str!(",noacl"));
+        }
         Ok(())
     }
 

@@ -11,9 +11,11 @@
 use super::format::{DiskInode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
 use super::inode::{attrs_of, getattr, iget, mount_of, ops_of, refresh, setattr, ts, xflags};
 use super::ops::{NewInodeAttrs, Rename};
+use super::xattr::NewXattrs;
 use super::{Dentry, Ferrite, File, Inode, InodeRef, NewInode};
 use crate::bindings;
 use crate::kvec::VecExt;
+use crate::vfs::xattr::{AclRef, AclType, PosixAcl, XattrList};
 use crate::vfs::{Iattr, Idmap, InodeOperations, Kstat};
 use kernel::prelude::*;
 
@@ -39,10 +41,14 @@ impl InodeOperations for DirInode {
             mode
         };
         n.init_owner(idmap, dir, mode);
+        let init = NewXattrs::new(mount, &mut n, dir, Some(dentry))?;
         let attr = new_attrs(&n, dir, rdev);
         let name = dentry.name();
         let d = dir.ino();
-        let (drec, rec) = mount.tx(|ctx| ctx.create(d, name, &attr))?;
+        let (drec, rec) = mount.tx(|ctx| {
+            let (drec, rec) = ctx.create(d, name, &attr)?;
+            Ok((drec, init.write(ctx, rec, attr.now)?))
+        })?;
         refresh(dir, &drec);
         n.insert(rec.ino)?;
         n.fill(&ops_of(rec.mode), &attrs_of(&rec));
@@ -59,10 +65,14 @@ impl InodeOperations for DirInode {
         let mount = mount_of(sb)?;
         let mut n = sb.new_inode()?;
         n.init_owner(idmap, dir, S_IFLNK | 0o777);
+        let init = NewXattrs::new(mount, &mut n, dir, Some(dentry))?;
         let attr = new_attrs(&n, dir, 0);
         let name = dentry.name();
         let d = dir.ino();
-        let (drec, rec) = mount.tx(|ctx| ctx.symlink(d, name, target, &attr))?;
+        let (drec, rec) = mount.tx(|ctx| {
+            let (drec, rec) = ctx.symlink(d, name, target, &attr)?;
+            Ok((drec, init.write(ctx, rec, attr.now)?))
+        })?;
         refresh(dir, &drec);
         n.insert(rec.ino)?;
         n.fill(&ops_of(rec.mode), &attrs_of(&rec));
@@ -119,6 +129,8 @@ impl InodeOperations for DirInode {
         }
         let sb = old_dir.super_block();
         let mount = mount_of(sb)?;
+        // A whiteout (a 0:0 character device with no permission bits, for overlayfs) gets no
+        // inherited ACL or labels.
         let whiteout = if flags & bindings::RENAME_WHITEOUT != 0 {
             let n = sb.new_inode()?;
             n.init_owner(idmap, old_dir, S_IFCHR);
@@ -165,8 +177,12 @@ impl InodeOperations for DirInode {
         let mount = mount_of(sb)?;
         let mut n = sb.new_inode()?;
         n.init_owner(idmap, dir, (mode & !S_IFMT) | S_IFREG);
+        let init = NewXattrs::new(mount, &mut n, dir, None)?;
         let attr = new_attrs(&n, dir, 0);
-        let rec = mount.tx(|ctx| ctx.create_tmpfile(&attr))?;
+        let rec = mount.tx(|ctx| {
+            let rec = ctx.create_tmpfile(&attr)?;
+            init.write(ctx, rec, attr.now)
+        })?;
         n.insert(rec.ino)?;
         let mut a = attrs_of(&rec);
         // d_tmpfile() drops the link count to the media's 0.
@@ -185,6 +201,18 @@ impl InodeOperations for DirInode {
 
     fn fileattr_get(inode: &Inode) -> Result<u32> {
         Ok(xflags(inode))
+    }
+
+    fn listxattr(dentry: &Dentry, list: &mut XattrList<'_>) -> Result {
+        super::xattr::list(dentry, list)
+    }
+
+    fn get_acl(inode: &Inode, kind: AclType) -> Result<Option<PosixAcl>> {
+        super::xattr::get_acl(inode, kind)
+    }
+
+    fn set_acl(idmap: &Idmap, dentry: &Dentry, acl: Option<AclRef<'_>>, kind: AclType) -> Result {
+        super::xattr::set_acl(idmap, dentry, acl, kind)
     }
 }
 

@@ -13,16 +13,22 @@
 #include <linux/libnvdimm.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
+#include <linux/capability.h>
 #include <linux/statfs.h>
 #include <linux/uio.h>
 #include <linux/xarray.h>
+#include <linux/xattr.h>
 
 #include "helpers.h"
 #include "vfs/vfs.h"
+#include "vfs/xattr.h"
 #include "../dax/dax.h"
 
 /* Constants bindgen cannot evaluate by itself become FERRITE_CONST_* and are renamed after. */
 const unsigned long FERRITE_CONST_SB_RDONLY = SB_RDONLY;
+const unsigned long FERRITE_CONST_SB_POSIXACL = SB_POSIXACL;
 const int FERRITE_CONST_IOCB_NOWAIT = IOCB_NOWAIT;
 const unsigned int FERRITE_CONST_VM_FAULT_NEEDDSYNC = (__force unsigned int)VM_FAULT_NEEDDSYNC;
 const unsigned int FERRITE_CONST_FOP_MMAP_SYNC = (__force unsigned int)FOP_MMAP_SYNC;

@@ -23,4 +23,6 @@ errnos! {
     enotempty = ENOTEMPTY;
     /// File name too long.
     enametoolong = ENAMETOOLONG;
+    /// No such attribute (`ENOATTR`).
+    enodata = ENODATA;
 }

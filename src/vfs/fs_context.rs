@@ -46,6 +46,32 @@ impl FsContext {
         (mask & ro != 0).then_some(flags & ro != 0)
     }
 
+    /// Asks for POSIX ACLs on or off (`acl`/`noacl`): the VFS applies `SB_POSIXACL` to the new
+    /// super block, or to the mounted one on remount.
+    pub(crate) fn set_posix_acl(&self, on: bool) {
+        let bit = bindings::SB_POSIXACL as kernel::ffi::c_uint;
+        // SAFETY: the context is valid and owned by the mount call parsing its options, which is
+        // this call's caller; nothing else writes the flags meanwhile.
+        unsafe {
+            let fc = self.as_ptr();
+            (*fc).sb_flags_mask |= bit;
+            if on {
+                (*fc).sb_flags |= bit;
+            } else {
+                (*fc).sb_flags &= !bit;
+            }
+        }
+    }
+
+    /// Whether the options asked for POSIX ACLs (`Some(true)`), against them (`Some(false)`) or
+    /// said nothing.
+    pub(crate) fn posix_acl_choice(&self) -> Option<bool> {
+        // SAFETY: the context is valid; its flags are set while the options are parsed, before.
+        let (flags, mask) = unsafe { ((*self.as_ptr()).sb_flags, (*self.as_ptr()).sb_flags_mask) };
+        let bit = bindings::SB_POSIXACL as kernel::ffi::c_uint;
+        (mask & bit != 0).then_some(flags & bit != 0)
+    }
+
     /// Logs an error message against this mount: `mount(8)` shows it, and so does the kernel log.
     pub(crate) fn error(&self, msg: &CStr) {
         // SAFETY: `self.0.get()` is a valid context by the type's construction, and `msg` is a

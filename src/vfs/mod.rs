@@ -41,6 +41,7 @@ pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod kiocb;
 pub(crate) mod super_block;
+pub(crate) mod xattr;
 
 pub(crate) use attr::{Iattr, Idmap, Kstat, Kstatfs, StatfsValues};
 pub(crate) use dentry::Dentry;

@@ -71,6 +71,15 @@ pub struct Report {
 const META: u32 = u32::MAX;
 
 /// Who uses a block, in messages: the filesystem's metadata or an inode.
+/// The full name of an attribute for messages, with bytes that are not printable escaped.
+pub fn xattr_display_name(index: u8, name: &[u8]) -> String {
+    format!(
+        "{}{}",
+        xattr_prefix(index).unwrap_or("?."),
+        name.escape_ascii()
+    )
+}
+
 fn user_name(who: u32) -> String {
     if who == META {
         "filesystem metadata".to_string()
@@ -730,7 +739,23 @@ impl Checker<'_> {
             InodeData::Dir(d) => self.directory_tree(&inode, d),
             InodeData::Inline(_) | InodeData::Special => 0,
         };
-        let inode = *self.inodes.get(&ino).unwrap_or(&inode);
+        let mut inode = *self.inodes.get(&ino).unwrap_or(&inode);
+        let counted = match self.xattrs(&inode) {
+            Ok(n) => counted + n,
+            Err(why) => {
+                self.found.problem(
+                    format!(
+                        "inode {ino}: extended attributes (block {}): {why}; they are dropped",
+                        inode.xattr
+                    ),
+                    true,
+                );
+                inode.xattr = 0;
+                self.inodes.insert(ino, inode);
+                self.dirty.insert(ino);
+                counted
+            }
+        };
         if !self.bad_inodes.contains(&ino) && inode.blocks != counted {
             self.found.problem(
                 format!(
@@ -746,6 +771,54 @@ impl Checker<'_> {
         } else {
             self.inodes.insert(ino, inode);
         }
+    }
+
+    /// The extended attributes of `inode`: its xattr block and their value blocks, checked
+    /// (the block's structure, each value against its checksum) and claimed for it. Returns how
+    /// many blocks they take, or why they cannot be kept.
+    fn xattrs(&mut self, inode: &DiskInode) -> Result<u64, String> {
+        let (ino, blk) = (inode.ino, inode.xattr);
+        if blk == 0 {
+            return Ok(0);
+        }
+        if !self.sb.has_xattr() {
+            return Err("the filesystem does not have the xattr feature".into());
+        }
+        if !self.layout.in_data_area(blk) {
+            return Err("outside the data area".into());
+        }
+        let mut b: Box<Block> = Box::new([0; BLOCK_SIZE]);
+        self.img.read(blk, &mut b).map_err(io_error)?;
+        xattr_block_check(&b, blk, ino, self.layout.block_count).map_err(|e| e.to_string())?;
+        let mut blocks = vec![blk];
+        let mut vbuf: Box<Block> = Box::new([0; BLOCK_SIZE]);
+        for e in xattr_entries(&b) {
+            let XattrValue::External { crc, .. } = e.value else {
+                continue;
+            };
+            let mut value = Vec::with_capacity(e.value_len);
+            for vb in e.value.blocks() {
+                if !self.layout.in_data_area(vb) || blocks.contains(&vb) {
+                    return Err(format!(
+                        "value block {vb} is outside the data area or used twice"
+                    ));
+                }
+                self.img.read(vb, &mut vbuf).map_err(io_error)?;
+                value.extend_from_slice(&vbuf[..]);
+                blocks.push(vb);
+            }
+            value.truncate(e.value_len);
+            if crc32c(&value) != crc {
+                return Err(format!(
+                    "the value of {} does not match its checksum",
+                    xattr_display_name(e.index, e.name)
+                ));
+            }
+        }
+        for &b in &blocks {
+            self.claim(b, 1, ino as u32);
+        }
+        Ok(blocks.len() as u64)
     }
 
     /// Claims for inode `ino` the nodes `walk` listed of one of its trees, each in the data
@@ -1258,6 +1331,7 @@ mod tests {
             journal_nonce: 3,
             now: Timespec { sec: 1, nsec: 0 },
             inode_table_zeroed: true,
+            ro_compat: ferrite_format::RO_COMPAT_XATTR,
         };
         let mut buf = [0u8; BLOCK_SIZE];
         mkfs(&mut img, &p, &mut buf, &mut |_| Ok(())).expect("mkfs");

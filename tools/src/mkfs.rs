@@ -28,6 +28,9 @@ pub struct MkfsOptions {
     pub journal_blocks: Option<u64>,
     /// Use only this many blocks of the device.
     pub blocks: Option<u64>,
+    /// Make the filesystem without extended attributes (`-O ^xattr`): the format before the
+    /// feature, for compatibility tests.
+    pub no_xattr: bool,
 }
 
 /// What mkfs made.
@@ -141,6 +144,7 @@ pub fn mkfs(path: &Path, opts: &MkfsOptions) -> Result<Summary, String> {
         journal_nonce: u64::from_le_bytes(crate::random_bytes::<8>().map_err(io)?),
         now: crate::now(),
         inode_table_zeroed: true,
+        ro_compat: if opts.no_xattr { 0 } else { RO_COMPAT_XATTR },
     };
     // The inode table is zeroed here, only where it is not already zero.
     zero_region(

@@ -43,6 +43,7 @@ fn formatted_over_garbage(blocks: u64) -> Env<FsIo> {
         journal_nonce: 9,
         now: T0,
         inode_table_zeroed: false,
+        ro_compat: ferrite_format::RO_COMPAT_XATTR,
     };
     let mut buf = [0u8; BLOCK_SIZE];
     let mut flushes = 0;
@@ -85,6 +86,7 @@ fn mkfs_over_old_contents() {
         journal_nonce: 0,
         now: T0,
         inode_table_zeroed: true,
+        ro_compat: ferrite_format::RO_COMPAT_XATTR,
     };
     assert!(matches!(
         mkfs(&mut small, &p, &mut buf, &mut |_| Ok(())),

@@ -6,7 +6,7 @@
 //! (`tools/tests/ops_fsck.rs`). Each scenario starts from a fresh filesystem made by [`format`]
 //! and ends with every unlinked inode freed, so fsck must find it clean.
 
-use ferrite_format::ops::{Ctx, MkfsParams, NewInodeAttrs, Rename, Renamed};
+use ferrite_format::ops::{Ctx, MkfsParams, NewInodeAttrs, Rename, Renamed, XattrMode};
 use ferrite_format::*;
 use std::fmt::Debug;
 
@@ -49,6 +49,8 @@ macro_rules! for_each_scenario {
         $m!(orphans_scan);
         $m!(inode_exhaustion);
         $m!(device_full);
+        $m!(xattrs);
+        $m!(xattrs_full);
     };
 }
 
@@ -78,6 +80,7 @@ where
         journal_nonce: 7,
         now: T0,
         inode_table_zeroed: true,
+        ro_compat: ferrite_format::RO_COMPAT_XATTR,
     };
     let mut buf = [0u8; BLOCK_SIZE];
     ferrite_format::ops::mkfs(io, &p, &mut buf, &mut |_| Ok(())).unwrap()
@@ -204,6 +207,14 @@ where
                 dir_tree_nodes(&self.io, ino, r, &mut self.scratch.a, &mut |_, _| n += 1).unwrap();
             }
             InodeData::Inline(_) | InodeData::Special => {}
+        }
+        if i.xattr != 0 {
+            self.io.read(i.xattr, &mut self.scratch.a).unwrap();
+            xattr_block_check(&self.scratch.a, i.xattr, ino, BLOCKS).unwrap();
+            n += 1;
+            for x in xattr_entries(&self.scratch.a) {
+                n += x.value.blocks().count() as u64;
+            }
         }
         assert_eq!(i.blocks, n, "inode {ino}: blocks");
         n
@@ -1417,5 +1428,218 @@ where
         e.remove(ROOT_INO, &format!("name-{i:04}"));
     }
     e.remove(ROOT_INO, "big");
+    e.assert_fresh();
+}
+
+/// Sets `name` of `index` on `ino` to `value` (`None`: removes it).
+fn setx<I: BlockIo>(
+    e: &mut Env<I>,
+    ino: u64,
+    index: u8,
+    name: &str,
+    value: Option<&[u8]>,
+    mode: XattrMode,
+) -> Result<DiskInode, Error<I::Error>>
+where
+    I::Error: Debug,
+{
+    let now = e.tick();
+    e.ctx()
+        .xattr_set(ino, index, name.as_bytes(), value, mode, now)
+}
+
+/// The value of `name` of `index` on `ino`, if any.
+fn getx<I: BlockIo>(e: &mut Env<I>, ino: u64, index: u8, name: &str) -> Option<Vec<u8>>
+where
+    I::Error: Debug,
+{
+    let len = match e.ctx().xattr_get(ino, index, name.as_bytes(), &mut []) {
+        Ok(n) => n,
+        Err(Error::NotFound) => return None,
+        Err(x) => panic!("{x:?}"),
+    };
+    let mut v = vec![0u8; len];
+    // A buffer one byte short gets the length only.
+    if len > 0 {
+        let mut short = vec![0xee; len - 1];
+        assert_eq!(
+            e.ctx()
+                .xattr_get(ino, index, name.as_bytes(), &mut short)
+                .unwrap(),
+            len
+        );
+        assert!(short.iter().all(|&b| b == 0xee));
+    }
+    assert_eq!(
+        e.ctx()
+            .xattr_get(ino, index, name.as_bytes(), &mut v)
+            .unwrap(),
+        len
+    );
+    Some(v)
+}
+
+/// Every attribute of `ino`, in order.
+fn listx<I: BlockIo>(e: &mut Env<I>, ino: u64) -> Vec<(u8, String)>
+where
+    I::Error: Debug,
+{
+    let mut v = Vec::new();
+    e.ctx()
+        .xattr_list(ino, &mut |i, n| {
+            v.push((i, String::from_utf8_lossy(n).into_owned()))
+        })
+        .unwrap();
+    v
+}
+
+pub fn xattrs<I: BlockIo>(e: &mut Env<I>)
+where
+    I::Error: Debug,
+{
+    use XattrMode::*;
+    let f = e.file(ROOT_INO, "f");
+    let (u, t, acl) = (
+        XATTR_INDEX_USER,
+        XATTR_INDEX_TRUSTED,
+        XATTR_INDEX_POSIX_ACL_ACCESS,
+    );
+    assert_eq!(getx(e, f.ino, u, "a"), None);
+    assert_eq!(listx(e, f.ino), vec![]);
+    let r = setx(e, f.ino, u, "b", Some(b"two"), Any).unwrap();
+    assert_eq!((r.blocks, r.ctime.sec), (1, e.clock));
+    assert_ne!(r.xattr, 0);
+    setx(e, f.ino, t, "a", Some(b""), Create).unwrap();
+    setx(e, f.ino, u, "a", Some(b"one"), Create).unwrap();
+    setx(e, f.ino, acl, "", Some(&[2, 0, 0, 0]), Any).unwrap();
+    assert_eq!(
+        listx(e, f.ino),
+        vec![
+            (u, "a".into()),
+            (u, "b".into()),
+            (acl, "".into()),
+            (t, "a".into())
+        ]
+    );
+    assert_eq!(getx(e, f.ino, u, "a").unwrap(), b"one");
+    assert_eq!(getx(e, f.ino, t, "a").unwrap(), b"");
+    assert_eq!(getx(e, f.ino, u, "c"), None);
+    // XATTR_CREATE of an existing one, XATTR_REPLACE or removal of a missing one: refused, and
+    // nothing changes.
+    let before = e.inode(f.ino);
+    assert_err!(setx(e, f.ino, u, "a", Some(b"x"), Create), Error::Exists);
+    assert_err!(setx(e, f.ino, u, "c", Some(b"x"), Replace), Error::NotFound);
+    assert_err!(setx(e, f.ino, u, "c", None, Any), Error::NotFound);
+    assert_eq!(e.inode(f.ino), before);
+    // Over the limits.
+    let long = "n".repeat(256);
+    assert_err!(setx(e, f.ino, u, &long, Some(b"x"), Any), Error::Invalid);
+    assert_err!(
+        setx(e, f.ino, u, "big", Some(&vec![1; 65537]), Any),
+        Error::Invalid
+    );
+    // The largest value, in 16 value blocks; then a name of 255 bytes.
+    let big: Vec<u8> = (0..65536u32).map(|i| (i * 7 % 251) as u8).collect();
+    setx(e, f.ino, u, "big", Some(&big), Any).unwrap();
+    assert_eq!(getx(e, f.ino, u, "big").unwrap(), big);
+    assert_eq!(e.check_blocks(f.ino), 17);
+    setx(e, f.ino, u, &"n".repeat(255), Some(b"v"), Any).unwrap();
+    // A value just over the inline limit takes one value block; replacing it by a short one frees
+    // that block.
+    let mid = vec![9u8; XATTR_INLINE_VALUE_MAX + 1];
+    setx(e, f.ino, u, "big", Some(&mid), Replace).unwrap();
+    assert_eq!(e.check_blocks(f.ino), 2);
+    assert_eq!(getx(e, f.ino, u, "big").unwrap(), mid);
+    setx(
+        e,
+        f.ino,
+        u,
+        "big",
+        Some(&mid[..XATTR_INLINE_VALUE_MAX]),
+        Replace,
+    )
+    .unwrap();
+    assert_eq!(e.check_blocks(f.ino), 1);
+    // A corrupt value block is found by its checksum.
+    setx(e, f.ino, u, "big", Some(&big), Replace).unwrap();
+    let blk = {
+        let x = e.inode(f.ino).xattr;
+        e.io.read(x, &mut e.scratch.a).unwrap();
+        let b = xattr_entries(&e.scratch.a)
+            .find(|x| x.name == b"big")
+            .unwrap()
+            .value
+            .blocks()
+            .nth(3)
+            .unwrap();
+        b
+    };
+    let mut raw = [0u8; BLOCK_SIZE];
+    e.io.read(blk, &mut raw).unwrap();
+    raw[100] ^= 1;
+    e.io.write(blk, &raw).unwrap();
+    let mut out = vec![0u8; 65536];
+    assert_err!(
+        e.ctx().xattr_get(f.ino, u, b"big", &mut out),
+        Error::Corrupt(Corrupt::BadXattr(_))
+    );
+    raw[100] ^= 1;
+    e.io.write(blk, &raw).unwrap();
+    // Removing every attribute frees the block.
+    for (i, n) in listx(e, f.ino) {
+        setx(e, f.ino, i, &n, None, Any).unwrap();
+    }
+    let r = e.inode(f.ino);
+    assert_eq!((r.xattr, r.blocks), (0, 0));
+    // A file freed with its attributes frees them too.
+    let g = e.file(ROOT_INO, "g");
+    setx(e, g.ino, u, "big", Some(&big), Any).unwrap();
+    setx(e, g.ino, u, "small", Some(b"s"), Any).unwrap();
+    let d = e.mkdir(ROOT_INO, "d");
+    setx(
+        e,
+        d.ino,
+        XATTR_INDEX_POSIX_ACL_DEFAULT,
+        "",
+        Some(&[2, 0, 0, 0]),
+        Any,
+    )
+    .unwrap();
+    assert_eq!(e.check_blocks(d.ino), 1);
+    e.remove(ROOT_INO, "f");
+    e.remove(ROOT_INO, "g");
+    e.remove(ROOT_INO, "d");
+    e.assert_fresh();
+}
+
+pub fn xattrs_full<I: BlockIo>(e: &mut Env<I>)
+where
+    I::Error: Debug,
+{
+    let f = e.file(ROOT_INO, "f");
+    let u = XATTR_INDEX_USER;
+    // Entries of 8 + 4 + 100 bytes, padded to 112: 36 fit in the block's 4060 bytes.
+    let v = [5u8; 100];
+    for i in 0..36 {
+        setx(e, f.ino, u, &format!("{i:04}"), Some(&v), XattrMode::Any).unwrap();
+    }
+    let before = (e.inode(f.ino), e.counts());
+    assert_err!(
+        setx(e, f.ino, u, "more", Some(&v), XattrMode::Any),
+        Error::NoSpace
+    );
+    // Growing one does not fit either; a value of the same size does.
+    assert_err!(
+        setx(e, f.ino, u, "0007", Some(&[1u8; 200]), XattrMode::Any),
+        Error::NoSpace
+    );
+    assert_eq!((e.inode(f.ino), e.counts()), before);
+    setx(e, f.ino, u, "0007", Some(&[1u8; 100]), XattrMode::Any).unwrap();
+    // A long value goes to value blocks, so its entry is small: it fits after one removal.
+    setx(e, f.ino, u, "0000", None, XattrMode::Any).unwrap();
+    setx(e, f.ino, u, "long", Some(&[3u8; 5000]), XattrMode::Any).unwrap();
+    assert_eq!(e.check_blocks(f.ino), 3);
+    assert_eq!(listx(e, f.ino).len(), 36);
+    e.remove(ROOT_INO, "f");
     e.assert_fresh();
 }

@@ -6,6 +6,7 @@
 use super::ops::{FiemapInfo, InodeOperations};
 use super::Inode;
 use crate::bindings;
+use crate::vfs::xattr::{AclRef, AclType, XattrList};
 use crate::vfs::{errno, Dentry, File, Iattr, Idmap, Kstat};
 use kernel::ffi;
 use kernel::prelude::*;
@@ -326,4 +327,81 @@ pub(super) unsafe extern "C" fn fileattr_get<I: InodeOperations>(
         }
         Err(e) => e.to_errno(),
     }
+}
+
+/// `listxattr`.
+///
+/// # Safety
+///
+/// The [callback contract](crate::vfs#callbacks): a valid dentry, `buffer` `size` writable
+/// bytes (or NULL with `size` 0).
+pub(super) unsafe extern "C" fn listxattr<I: InodeOperations>(
+    dentry: *mut bindings::dentry,
+    buffer: *mut ffi::c_char,
+    size: usize,
+) -> isize {
+    // SAFETY: the contract: a valid dentry of `I::FileSystem`.
+    let dentry = unsafe { Dentry::from_raw(dentry) };
+    let buf: &mut [u8] = if buffer.is_null() || size == 0 {
+        &mut []
+    } else {
+        // SAFETY: the contract: `size` writable bytes at `buffer`, lent for this call.
+        unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), size) }
+    };
+    let mut list = XattrList::new(buf);
+    match I::listxattr(dentry, &mut list) {
+        Ok(()) => list.result(),
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `get_inode_acl`.
+///
+/// # Safety
+///
+/// The [callback contract](crate::vfs#callbacks).
+pub(super) unsafe extern "C" fn get_inode_acl<I: InodeOperations>(
+    inode: *mut bindings::inode,
+    kind: ffi::c_int,
+    rcu: bool,
+) -> *mut bindings::posix_acl {
+    if rcu {
+        // Reading the media may sleep: the VFS retries outside RCU.
+        return ECHILD.to_ptr();
+    }
+    // SAFETY: the contract: a valid inode of `I::FileSystem`.
+    let inode = unsafe { Inode::from_raw(inode) };
+    let Some(kind) = AclType::of(kind) else {
+        return EINVAL.to_ptr();
+    };
+    match I::get_acl(inode, kind) {
+        Ok(Some(acl)) => acl.into_raw(),
+        Ok(None) => core::ptr::null_mut(),
+        Err(e) => e.to_ptr(),
+    }
+}
+
+/// `set_acl`.
+///
+/// # Safety
+///
+/// The [callback contract](crate::vfs#callbacks): `acl` a valid ACL lent for the call, or NULL.
+pub(super) unsafe extern "C" fn set_acl<I: InodeOperations>(
+    idmap: *mut bindings::mnt_idmap,
+    dentry: *mut bindings::dentry,
+    acl: *mut bindings::posix_acl,
+    kind: ffi::c_int,
+) -> ffi::c_int {
+    // SAFETY: the contract: valid objects of `I::FileSystem`; the ACL lives for the call.
+    let (idmap, dentry, acl) = unsafe {
+        (
+            Idmap::from_raw(idmap),
+            Dentry::from_raw(dentry),
+            AclRef::from_raw(acl),
+        )
+    };
+    let Some(kind) = AclType::of(kind) else {
+        return EINVAL.to_errno();
+    };
+    errno(I::set_acl(idmap, dentry, acl, kind))
 }

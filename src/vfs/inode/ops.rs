@@ -6,6 +6,7 @@
 use super::callbacks::*;
 use super::Inode;
 use crate::bindings;
+use crate::vfs::xattr::{AclRef, AclType, PosixAcl, XattrList};
 use crate::vfs::{empty_table, Dentry, File, FileSystem, Iattr, Idmap, Kstat};
 use core::marker::PhantomData;
 use kernel::error::VTABLE_DEFAULT_ERROR;
@@ -142,6 +143,28 @@ pub(crate) trait InodeOperations {
     fn fileattr_get(_inode: &Inode<Self::FileSystem>) -> Result<u32> {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// `listxattr`: every attribute name of the inode of `dentry`, into `list`.
+    fn listxattr(_dentry: &Dentry<Self::FileSystem>, _list: &mut XattrList<'_>) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `get_inode_acl` (not in RCU walk mode: the layer answers `ECHILD` there): the inode's
+    /// ACL of `kind`, or `None`. The VFS caches the result.
+    fn get_acl(_inode: &Inode<Self::FileSystem>, _kind: AclType) -> Result<Option<PosixAcl>> {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `set_acl`: stores (or, with `None`, removes) the ACL of `kind` of the inode of `dentry`,
+    /// which the VFS has locked, and caches it.
+    fn set_acl(
+        _idmap: &Idmap,
+        _dentry: &Dentry<Self::FileSystem>,
+        _acl: Option<AclRef<'_>>,
+        _kind: AclType,
+    ) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The `inode_operations` table of `I`.
@@ -211,6 +234,21 @@ impl<I: InodeOperations> InodeOpsTable<I> {
         },
         fileattr_get: if I::HAS_FILEATTR_GET {
             Some(fileattr_get::<I>)
+        } else {
+            None
+        },
+        listxattr: if I::HAS_LISTXATTR {
+            Some(listxattr::<I>)
+        } else {
+            None
+        },
+        get_inode_acl: if I::HAS_GET_ACL {
+            Some(get_inode_acl::<I>)
+        } else {
+            None
+        },
+        set_acl: if I::HAS_SET_ACL {
+            Some(set_acl::<I>)
         } else {
             None
         },

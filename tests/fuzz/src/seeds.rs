@@ -69,6 +69,7 @@ fn make(name: &str, populate: fn(&mut Fs) -> Result<()>) -> Result<Vec<u8>> {
         journal_nonce: 0x6665_7272_6974_6531,
         now: CLOCK,
         inode_table_zeroed: true,
+        ro_compat: ferrite_format::RO_COMPAT_XATTR,
     };
     img.blocks = layout.block_count;
     img.layout = Some(layout);

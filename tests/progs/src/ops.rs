@@ -188,7 +188,7 @@ pub fn run(dir: &Path) -> Result<Report, String> {
     std::fs::create_dir(&b).map_err(|e| format!("mkdir {}: {e}", b.display()))?;
     let mut r = Report::default();
     type Group = fn(&mut Report, &Path) -> Res<()>;
-    let groups: [(&str, Group); 18] = [
+    let groups: [(&str, Group); 20] = [
         ("create-open", create_open),
         ("mkdir-rmdir", mkdir_rmdir),
         ("links", links),
@@ -207,6 +207,8 @@ pub fn run(dir: &Path) -> Result<Report, String> {
         ("fiemap", fiemap),
         ("sync", sync),
         ("ownership", ownership),
+        ("xattrs", xattrs),
+        ("acls", acls),
     ];
     for (i, (name, f)) in groups.into_iter().enumerate() {
         let sub = b.join(format!("s{i:02}"));
@@ -1553,6 +1555,506 @@ fn ownership(r: &mut Report, b: &Path) -> Res<()> {
         "perm-chown-others",
         sys::as_user(1000, 1000, || sys::lchown(&p, Some(1000), None)),
         "EPERM",
+    );
+    Ok(())
+}
+
+/// The outcome of a get: the value (as text where it is printable) or the errno.
+fn xget(p: &Path, name: &str) -> String {
+    match sys::lgetxattr(p, name, 65536) {
+        Ok(v) if v.iter().all(|b| b.is_ascii_graphic() || *b == b' ') => {
+            format!("{:?}", String::from_utf8_lossy(&v))
+        }
+        Ok(v) => format!(
+            "{} bytes, sum {}",
+            v.len(),
+            v.iter().map(|&b| u64::from(b)).sum::<u64>()
+        ),
+        Err(e) => e.name(),
+    }
+}
+
+/// The outcome of a list: the sorted names, or the errno.
+fn xlist(p: &Path) -> String {
+    match sys::llistxattr(p, 65536) {
+        Ok(v) => v.join(","),
+        Err(e) => e.name(),
+    }
+}
+
+fn xattrs(r: &mut Report, b: &Path) -> Res<()> {
+    let f = b.join("f");
+    create(&f, b"data")?;
+    let aged = age(&[&f])?;
+    r.step("set", sys::lsetxattr(&f, "user.a", b"one", 0), "ok");
+    r.value("set-times", aged.report(0, false), C_ONLY);
+    r.value("get", xget(&f, "user.a"), "\"one\"");
+    r.value(
+        "get-size",
+        sys::lgetxattr(&f, "user.a", 0)
+            .map(|v| v.len())
+            .map_or_else(|e| e.name(), |n| n.to_string()),
+        3,
+    );
+    r.step(
+        "get-short-buffer",
+        sys::lgetxattr(&f, "user.a", 2),
+        "ERANGE",
+    );
+    r.value("get-missing", xget(&f, "user.b"), "ENODATA");
+    r.step(
+        "create-existing",
+        sys::lsetxattr(&f, "user.a", b"x", libc::XATTR_CREATE),
+        "EEXIST",
+    );
+    r.step(
+        "replace-missing",
+        sys::lsetxattr(&f, "user.b", b"x", libc::XATTR_REPLACE),
+        "ENODATA",
+    );
+    r.step(
+        "replace",
+        sys::lsetxattr(&f, "user.a", b"uno", libc::XATTR_REPLACE),
+        "ok",
+    );
+    r.value("get-replaced", xget(&f, "user.a"), "\"uno\"");
+    r.step(
+        "set-empty-value",
+        sys::lsetxattr(&f, "user.empty", b"", 0),
+        "ok",
+    );
+    r.value("get-empty-value", xget(&f, "user.empty"), "\"\"");
+    r.step(
+        "set-trusted",
+        sys::lsetxattr(&f, "trusted.t", b"root only", 0),
+        "ok",
+    );
+    r.step(
+        "set-security",
+        sys::lsetxattr(&f, "security.s", b"label", 0),
+        "ok",
+    );
+    let long = format!("user.{}", "n".repeat(250));
+    r.step("name-255", sys::lsetxattr(&f, &long, b"v", 0), "ok");
+    let too_long = format!("user.{}", "n".repeat(251));
+    r.step("name-256", sys::lsetxattr(&f, &too_long, b"v", 0), "ERANGE");
+    r.step("name-empty", sys::lsetxattr(&f, "user.", b"v", 0), "EINVAL");
+    r.step(
+        "namespace-unknown",
+        sys::lsetxattr(&f, "other.x", b"v", 0),
+        "EOPNOTSUPP",
+    );
+    r.step(
+        "value-64k-plus-1",
+        sys::lsetxattr(&f, "user.big", &vec![1u8; 65537], 0),
+        "E2BIG",
+    );
+    let mid = pattern(3000, 7);
+    r.step("value-3000", sys::lsetxattr(&f, "user.mid", &mid, 0), "ok");
+    r.value(
+        "get-3000",
+        xget(&f, "user.mid"),
+        format!(
+            "3000 bytes, sum {}",
+            mid.iter().map(|&b| u64::from(b)).sum::<u64>()
+        ),
+    );
+    r.value(
+        "list",
+        xlist(&f),
+        format!("security.s,trusted.t,user.a,user.empty,user.mid,{long}"),
+    );
+    r.step("list-short-buffer", sys::llistxattr(&f, 10), "ERANGE");
+    r.value(
+        "list-as-user",
+        sys::as_user(1000, 1000, || {
+            let names = sys::llistxattr(&f, 65536)?;
+            if names.iter().any(|n| n.starts_with("trusted.")) {
+                Err(sys::Errno(libc::EEXIST))
+            } else {
+                Ok(())
+            }
+        })
+        .map_or_else(|e| e.name(), |()| "no trusted names".into()),
+        "no trusted names",
+    );
+    r.step(
+        "get-trusted-as-user",
+        sys::as_user(1000, 1000, || {
+            sys::lgetxattr(&f, "trusted.t", 100).map(drop)
+        }),
+        "ENODATA",
+    );
+    sys::chmod(&f, 0o600)?;
+    r.step(
+        "get-user-0600-as-other",
+        sys::as_user(1000, 1000, || sys::lgetxattr(&f, "user.a", 100).map(drop)),
+        "EACCES",
+    );
+    sys::chmod(&f, 0o644)?;
+    r.step(
+        "set-user-0644-as-other",
+        sys::as_user(1000, 1000, || sys::lsetxattr(&f, "user.x", b"v", 0)),
+        "EACCES",
+    );
+    let aged = age(&[&f])?;
+    r.step("remove", sys::lremovexattr(&f, "user.a"), "ok");
+    r.value("remove-times", aged.report(0, false), C_ONLY);
+    r.step("remove-missing", sys::lremovexattr(&f, "user.a"), "ENODATA");
+    r.value("get-removed", xget(&f, "user.a"), "ENODATA");
+    // On other kinds of file: directories take user attributes, symlinks and FIFOs do not.
+    let d = b.join("d");
+    std::fs::create_dir(&d)?;
+    r.step("set-dir", sys::lsetxattr(&d, "user.d", b"dir", 0), "ok");
+    r.value("get-dir", xget(&d, "user.d"), "\"dir\"");
+    let l = b.join("l");
+    sys::symlink("f", &l)?;
+    r.step(
+        "set-user-symlink",
+        sys::lsetxattr(&l, "user.l", b"v", 0),
+        "EPERM",
+    );
+    r.step(
+        "set-trusted-symlink",
+        sys::lsetxattr(&l, "trusted.l", b"v", 0),
+        "ok",
+    );
+    r.value("list-symlink", xlist(&l), "trusted.l");
+    let fifo = b.join("fifo");
+    sys::mknod(&fifo, libc::S_IFIFO | 0o644, 0, 0)?;
+    r.step(
+        "set-user-fifo",
+        sys::lsetxattr(&fifo, "user.x", b"v", 0),
+        "EPERM",
+    );
+    r.step(
+        "set-trusted-fifo",
+        sys::lsetxattr(&fifo, "trusted.x", b"fifo", 0),
+        "ok",
+    );
+    r.value("get-trusted-fifo", xget(&fifo, "trusted.x"), "\"fifo\"");
+    // Many attributes, then all removed; a hard link shares them; rename keeps them.
+    let g = b.join("g");
+    create(&g, b"")?;
+    for i in 0..20 {
+        sys::lsetxattr(
+            &g,
+            &format!("user.k{i:02}"),
+            format!("value {i}").as_bytes(),
+            0,
+        )?;
+    }
+    r.value("many-list", xlist(&g).split(',').count(), 20);
+    sys::link(&g, b.join("g2"))?;
+    r.value(
+        "link-shares",
+        xget(&b.join("g2"), "user.k07"),
+        "\"value 7\"",
+    );
+    sys::rename(&g, b.join("g3"))?;
+    r.value(
+        "rename-keeps",
+        xget(&b.join("g3"), "user.k19"),
+        "\"value 19\"",
+    );
+    for i in 0..20 {
+        sys::lremovexattr(b.join("g3"), &format!("user.k{i:02}"))?;
+    }
+    r.value("all-removed", xlist(&b.join("g3")), "");
+    // An open, unlinked file keeps its attributes until closed.
+    let u = b.join("u");
+    create(&u, b"")?;
+    sys::lsetxattr(&u, "user.u", b"gone", 0)?;
+    let fd = sys::open(&u, libc::O_RDONLY, 0)?;
+    sys::unlink(&u)?;
+    r.value("unlinked-open", fxget(&fd, "user.u"), "\"gone\"");
+    drop(fd);
+    Ok(())
+}
+
+/// `fgetxattr` of an open file, as [`xget`] prints it.
+fn fxget(f: &File, name: &str) -> String {
+    use std::os::fd::AsRawFd;
+    let n = std::ffi::CString::new(name).unwrap_or_default();
+    let mut buf = vec![0u8; 65536];
+    // SAFETY: `n` is NUL-terminated; `buf` is writable for its length.
+    let r = unsafe {
+        libc::fgetxattr(
+            f.as_raw_fd(),
+            n.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    match usize::try_from(r) {
+        Ok(len) => format!("{:?}", String::from_utf8_lossy(&buf[..len])),
+        Err(_) => sys::Errno::last().name(),
+    }
+}
+
+/// ACL tags (`<linux/posix_acl.h>`).
+const ACL_USER_OBJ: u16 = 1;
+const ACL_USER: u16 = 2;
+const ACL_GROUP_OBJ: u16 = 4;
+const ACL_GROUP: u16 = 8;
+const ACL_MASK: u16 = 0x10;
+const ACL_OTHER: u16 = 0x20;
+const ACL_UNDEFINED: u32 = u32::MAX;
+
+/// The xattr form of an ACL given as `(tag, id, perm)` entries (in the sorted order the kernel
+/// wants).
+fn acl(entries: &[(u16, u32, u16)]) -> Vec<u8> {
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for &(tag, id, perm) in entries {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&id.to_le_bytes());
+    }
+    v
+}
+
+/// An ACL attribute as `getfacl` would print it, on one line (or the errno).
+fn acl_text(p: &Path, name: &str) -> String {
+    let v = match sys::lgetxattr(p, name, 4096) {
+        Ok(v) => v,
+        Err(e) => return e.name(),
+    };
+    if v.len() < 4 || (v.len() - 4) % 8 != 0 {
+        return format!("malformed ({} bytes)", v.len());
+    }
+    let perm = |p: u16| {
+        format!(
+            "{}{}{}",
+            if p & 4 != 0 { 'r' } else { '-' },
+            if p & 2 != 0 { 'w' } else { '-' },
+            if p & 1 != 0 { 'x' } else { '-' }
+        )
+    };
+    v[4..]
+        .chunks(8)
+        .map(|e| {
+            let tag = u16::from_le_bytes([e[0], e[1]]);
+            let p = u16::from_le_bytes([e[2], e[3]]);
+            let id = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
+            let t = match tag {
+                ACL_USER_OBJ => "u:".to_string(),
+                ACL_USER => format!("u:{id}"),
+                ACL_GROUP_OBJ => "g:".to_string(),
+                ACL_GROUP => format!("g:{id}"),
+                ACL_MASK => "m:".to_string(),
+                ACL_OTHER => "o:".to_string(),
+                t => format!("?{t}:{id}"),
+            };
+            format!("{t}:{}", perm(p))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+const ACCESS: &str = "system.posix_acl_access";
+const DEFAULT: &str = "system.posix_acl_default";
+
+fn acls(r: &mut Report, b: &Path) -> Res<()> {
+    let f = b.join("f");
+    create(&f, b"secret")?;
+    sys::chmod(&f, 0o600)?;
+    r.value("no-acl", acl_text(&f, ACCESS), "ENODATA");
+    let u1000_r = acl(&[
+        (ACL_USER_OBJ, ACL_UNDEFINED, 6),
+        (ACL_USER, 1000, 4),
+        (ACL_GROUP_OBJ, ACL_UNDEFINED, 0),
+        (ACL_MASK, ACL_UNDEFINED, 4),
+        (ACL_OTHER, ACL_UNDEFINED, 0),
+    ]);
+    let aged = age(&[&f])?;
+    r.step("set-access", sys::lsetxattr(&f, ACCESS, &u1000_r, 0), "ok");
+    r.value("set-access-times", aged.report(0, false), C_ONLY);
+    r.value(
+        "set-access-acl",
+        acl_text(&f, ACCESS),
+        "u::rw-,u:1000:r--,g::---,m::r--,o::---",
+    );
+    // The mask shows as the group bits.
+    r.value(
+        "set-access-mode",
+        stat_line(&f),
+        want("reg", 0o640, 1, Some(6)),
+    );
+    r.step(
+        "acl-grants-read",
+        sys::as_user(1000, 1000, || content_is(&f, b"secret").map(drop)),
+        "ok",
+    );
+    r.step(
+        "acl-denies-others",
+        sys::as_user(1001, 1001, || sys::open(&f, libc::O_RDONLY, 0).map(drop)),
+        "EACCES",
+    );
+    r.step(
+        "acl-denies-write",
+        sys::as_user(1000, 1000, || sys::open(&f, libc::O_WRONLY, 0).map(drop)),
+        "EACCES",
+    );
+    // chmod sets the mask.
+    sys::chmod(&f, 0o600)?;
+    r.value(
+        "chmod-acl",
+        acl_text(&f, ACCESS),
+        "u::rw-,u:1000:r--,g::---,m::---,o::---",
+    );
+    r.step(
+        "chmod-mask-denies",
+        sys::as_user(1000, 1000, || sys::open(&f, libc::O_RDONLY, 0).map(drop)),
+        "EACCES",
+    );
+    sys::chmod(&f, 0o640)?;
+    r.value("list-with-acl", xlist(&f), ACCESS);
+    // An ACL the mode says all of is not stored: the mode changes only.
+    let plain = acl(&[
+        (ACL_USER_OBJ, ACL_UNDEFINED, 7),
+        (ACL_GROUP_OBJ, ACL_UNDEFINED, 5),
+        (ACL_OTHER, ACL_UNDEFINED, 1),
+    ]);
+    let g = b.join("g");
+    create(&g, b"")?;
+    r.step("set-plain", sys::lsetxattr(&g, ACCESS, &plain, 0), "ok");
+    r.value("set-plain-acl", acl_text(&g, ACCESS), "ENODATA");
+    r.value(
+        "set-plain-mode",
+        stat_line(&g),
+        want("reg", 0o751, 1, Some(0)),
+    );
+    r.step(
+        "set-invalid",
+        sys::lsetxattr(&g, ACCESS, &[2, 0, 0, 0, 1], 0),
+        "EINVAL",
+    );
+    r.step(
+        "set-default-on-file",
+        sys::lsetxattr(&g, DEFAULT, &plain, 0),
+        "EACCES",
+    );
+    r.step("remove-access", sys::lremovexattr(&f, ACCESS), "ok");
+    r.value("removed-acl", acl_text(&f, ACCESS), "ENODATA");
+    r.value(
+        "removed-mode",
+        stat_line(&f),
+        want("reg", 0o640, 1, Some(6)),
+    );
+    // Removing an ACL that is not there succeeds (the VFS asks set_acl to store none).
+    r.step("acl-remove-missing", sys::lremovexattr(&f, ACCESS), "ok");
+
+    // Inheritance: a directory's default ACL becomes its new files' access ACL (less what the
+    // create mode leaves out) and its new directories' default and access ACLs; the umask is
+    // not applied.
+    let d = b.join("inherit");
+    std::fs::create_dir(&d)?;
+    let def = acl(&[
+        (ACL_USER_OBJ, ACL_UNDEFINED, 7),
+        (ACL_USER, 1000, 7),
+        (ACL_GROUP_OBJ, ACL_UNDEFINED, 5),
+        (ACL_GROUP, 2000, 6),
+        (ACL_MASK, ACL_UNDEFINED, 7),
+        (ACL_OTHER, ACL_UNDEFINED, 5),
+    ]);
+    r.step("set-default", sys::lsetxattr(&d, DEFAULT, &def, 0), "ok");
+    r.value(
+        "dir-default",
+        acl_text(&d, DEFAULT),
+        "u::rwx,u:1000:rwx,g::r-x,g:2000:rw-,m::rwx,o::r-x",
+    );
+    r.value("dir-access", acl_text(&d, ACCESS), "ENODATA");
+    r.value("dir-list", xlist(&d), DEFAULT);
+    r.step(
+        "inherit-create",
+        sys::open(d.join("file"), libc::O_CREAT | libc::O_WRONLY, 0o666).map(drop),
+        "ok",
+    );
+    r.value(
+        "inherit-file-acl",
+        acl_text(&d.join("file"), ACCESS),
+        "u::rw-,u:1000:rwx,g::r-x,g:2000:rw-,m::rw-,o::r--",
+    );
+    r.value(
+        "inherit-file-default",
+        acl_text(&d.join("file"), DEFAULT),
+        "ENODATA",
+    );
+    r.value(
+        "inherit-file-mode",
+        stat_line(&d.join("file")),
+        want("reg", 0o664, 1, Some(0)),
+    );
+    std::fs::create_dir(d.join("sub"))?;
+    r.value(
+        "inherit-dir-default",
+        acl_text(&d.join("sub"), DEFAULT),
+        "u::rwx,u:1000:rwx,g::r-x,g:2000:rw-,m::rwx,o::r-x",
+    );
+    r.value(
+        "inherit-dir-acl",
+        acl_text(&d.join("sub"), ACCESS),
+        "u::rwx,u:1000:rwx,g::r-x,g:2000:rw-,m::rwx,o::r-x",
+    );
+    r.value(
+        "inherit-dir-mode",
+        stat_line(&d.join("sub")),
+        want("dir", 0o775, 2, None),
+    );
+    sys::mknod(d.join("fifo"), libc::S_IFIFO | 0o600, 0, 0)?;
+    r.value(
+        "inherit-fifo-acl",
+        acl_text(&d.join("fifo"), ACCESS),
+        "u::rw-,u:1000:rwx,g::r-x,g:2000:rw-,m::---,o::---",
+    );
+    sys::symlink("file", d.join("link"))?;
+    r.value(
+        "inherit-symlink",
+        stat_line(&d.join("link")),
+        "lnk 0777 nlink=1 uid=0 gid=0 size=4 rdev=0:0",
+    );
+    // A default ACL that the mode can say entirely: the new file gets no ACL of its own.
+    let d2 = b.join("minimal");
+    std::fs::create_dir(&d2)?;
+    r.step(
+        "set-minimal-default",
+        sys::lsetxattr(
+            &d2,
+            DEFAULT,
+            &acl(&[
+                (ACL_USER_OBJ, ACL_UNDEFINED, 7),
+                (ACL_GROUP_OBJ, ACL_UNDEFINED, 7),
+                (ACL_OTHER, ACL_UNDEFINED, 7),
+            ]),
+            0,
+        ),
+        "ok",
+    );
+    drop(sys::open(
+        d2.join("f"),
+        libc::O_CREAT | libc::O_WRONLY,
+        0o666,
+    )?);
+    r.value(
+        "minimal-file-acl",
+        acl_text(&d2.join("f"), ACCESS),
+        "ENODATA",
+    );
+    r.value(
+        "minimal-file-mode",
+        stat_line(&d2.join("f")),
+        want("reg", 0o666, 1, Some(0)),
+    );
+    r.step("remove-default", sys::lremovexattr(&d2, DEFAULT), "ok");
+    drop(sys::open(
+        d2.join("g"),
+        libc::O_CREAT | libc::O_WRONLY,
+        0o666,
+    )?);
+    r.value(
+        "umask-again",
+        stat_line(&d2.join("g")),
+        want("reg", 0o644, 1, Some(0)),
     );
     Ok(())
 }

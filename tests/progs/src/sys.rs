@@ -513,3 +513,67 @@ pub fn ioctl_none(f: &File, req: libc::c_ulong) -> Res<()> {
     }
     Ok(())
 }
+
+/// `lsetxattr(2)` (`flags`: `XATTR_CREATE`, `XATTR_REPLACE` or 0).
+pub fn lsetxattr(p: impl AsRef<Path>, name: &str, value: &[u8], flags: i32) -> Res<()> {
+    let (c, n) = (
+        cpath(p)?,
+        CString::new(name).map_err(|_| Errno(libc::EINVAL))?,
+    );
+    // SAFETY: both strings are NUL-terminated; `value` is `len` readable bytes.
+    check(unsafe {
+        libc::lsetxattr(
+            c.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            flags,
+        )
+    })?;
+    Ok(())
+}
+
+/// `lgetxattr(2)` into a buffer of `size` bytes: the bytes returned (for `size` 0, as many zero
+/// bytes as the value's length).
+pub fn lgetxattr(p: impl AsRef<Path>, name: &str, size: usize) -> Res<Vec<u8>> {
+    let (c, n) = (
+        cpath(p)?,
+        CString::new(name).map_err(|_| Errno(libc::EINVAL))?,
+    );
+    let mut buf = vec![0u8; size];
+    // SAFETY: both strings are NUL-terminated; `buf` is `size` writable bytes (NULL-safe at 0).
+    let r = unsafe { libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), size) };
+    let len = usize::try_from(r).map_err(|_| Errno::last())?;
+    buf.resize(len, 0);
+    Ok(buf)
+}
+
+/// `llistxattr(2)`: the names, sorted (their order is the filesystem's own).
+pub fn llistxattr(p: impl AsRef<Path>, size: usize) -> Res<Vec<String>> {
+    let c = cpath(p)?;
+    let mut buf = vec![0u8; size];
+    // SAFETY: `c` is NUL-terminated; `buf` is `size` writable bytes.
+    let r = unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), size) };
+    let len = usize::try_from(r).map_err(|_| Errno::last())?;
+    if size == 0 {
+        return Ok(vec![format!("{len} bytes")]);
+    }
+    let mut v: Vec<String> = buf[..len]
+        .split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// `lremovexattr(2)`.
+pub fn lremovexattr(p: impl AsRef<Path>, name: &str) -> Res<()> {
+    let (c, n) = (
+        cpath(p)?,
+        CString::new(name).map_err(|_| Errno(libc::EINVAL))?,
+    );
+    // SAFETY: both strings are NUL-terminated.
+    check(unsafe { libc::lremovexattr(c.as_ptr(), n.as_ptr()) })?;
+    Ok(())
+}

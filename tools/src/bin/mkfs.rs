@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] DEVICE [BLOCKS]`
+//! `mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] [-O [^]xattr] DEVICE [BLOCKS]`
 
 use ferrite_tools::mkfs::{mkfs, print_summary, MkfsOptions};
 use std::path::PathBuf;
 use std::process::exit;
 
 const USAGE: &str =
-    "usage: mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] DEVICE [BLOCKS]";
+    "usage: mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] [-O [^]xattr] DEVICE [BLOCKS]";
 
 fn die(msg: &str) -> ! {
     eprintln!("mkfs.ferrite: {msg}");
@@ -43,6 +43,18 @@ fn main() {
             }
             "-N" | "--inodes" => opts.inodes = Some(num("-N", args.next())),
             "-J" | "--journal-blocks" => opts.journal_blocks = Some(num("-J", args.next())),
+            "-O" | "--features" => {
+                let v = args
+                    .next()
+                    .unwrap_or_else(|| die("option -O needs a feature list"));
+                for f in v.split(',') {
+                    match f {
+                        "xattr" => opts.no_xattr = false,
+                        "^xattr" => opts.no_xattr = true,
+                        _ => die(&format!("unknown feature '{f}' (known: xattr)")),
+                    }
+                }
+            }
             "-V" | "--version" => {
                 println!(
                     "mkfs.ferrite {} (format version {})",

@@ -91,6 +91,13 @@ pub enum Corrupt {
     BadJournalCrc,
     /// The journal header's positions are out of range.
     BadJournalHeader,
+    /// An xattr block (its number): bad magic, owner, or entries.
+    BadXattrBlock(u64),
+    /// An xattr block (its number): bad checksum.
+    BadXattrCrc(u64),
+    /// An inode (its number): an extended attribute's value blocks do not match its checksum,
+    /// or the inode has an xattr block on a filesystem without the feature.
+    BadXattr(u64),
 }
 
 impl fmt::Display for Corrupt {
@@ -147,6 +154,9 @@ impl fmt::Display for Corrupt {
             Corrupt::BadJournalMagic => write!(f, "bad journal header magic"),
             Corrupt::BadJournalCrc => write!(f, "bad journal header checksum"),
             Corrupt::BadJournalHeader => write!(f, "bad journal header positions"),
+            Corrupt::BadXattrBlock(b) => write!(f, "xattr block {b}: bad header or entries"),
+            Corrupt::BadXattrCrc(b) => write!(f, "xattr block {b}: bad checksum"),
+            Corrupt::BadXattr(i) => write!(f, "inode {i}: bad extended attributes"),
         }
     }
 }

@@ -24,6 +24,7 @@ mod io;
 mod journal;
 mod recovery;
 mod superblock;
+mod xattr;
 
 // Each submodule's `pub` items are this module's API, re-exported whole: the kernel module and
 // the tools each use a different part of it, and a list of names would be an unused import in
@@ -42,6 +43,7 @@ pub use io::*;
 pub use journal::*;
 pub use recovery::*;
 pub use superblock::*;
+pub use xattr::*;
 
 /// Block size: 4 KiB, the page size, so that DAX can map any block.
 pub const BLOCK_SIZE: usize = 4096;

@@ -15,8 +15,12 @@ pub const VERSION: u32 = 1;
 pub const LABEL_MAX: usize = 64;
 /// Incompatible features this code knows (none yet): any other bit refuses the filesystem.
 pub const INCOMPAT_SUPPORTED: u64 = 0;
-/// Read-only-compatible features this code knows (none yet): any other bit allows read-only use.
-pub const RO_COMPAT_SUPPORTED: u64 = 0;
+/// Read-only-compatible feature: inodes may have extended attributes (their `xattr` field points
+/// at an xattr block). Without it every inode's `xattr` is 0. A reader that does not know it may
+/// read, but not write: it would not free an xattr block with its inode.
+pub const RO_COMPAT_XATTR: u64 = 1;
+/// Read-only-compatible features this code knows: any other bit allows read-only use.
+pub const RO_COMPAT_SUPPORTED: u64 = RO_COMPAT_XATTR;
 /// State bit: the filesystem was unmounted cleanly (the free counts are exact).
 pub const STATE_CLEAN: u32 = 1;
 /// State bit: an error was found while mounted; fsck should run.
@@ -406,6 +410,11 @@ impl DiskSuperblock {
         put_u32(buf, O_MKFS_NSEC, self.mkfs_nsec);
         put_u64(buf, O_WRITE_TIME, self.write_time);
         block_seal(buf);
+    }
+
+    /// Whether inodes may have extended attributes ([`RO_COMPAT_XATTR`]).
+    pub fn has_xattr(&self) -> bool {
+        self.ro_compat & RO_COMPAT_XATTR != 0
     }
 
     /// Read-write, or read-only because of an unknown read-only-compatible feature.

@@ -320,6 +320,7 @@ impl<I: BlockIo> Ctx<'_, I> {
             }
             InodeData::Inline(_) | InodeData::Special => {}
         }
+        self.xattr_free(&mut i)?;
         let bm = Bitmap::inodes(&self.sb.layout);
         if bm.set_range(self.io, ino, 1, false, &mut self.scratch.a)? != 1 {
             return Err(Corrupt::InodeOutOfRange(ino).into());

@@ -27,6 +27,8 @@ pub struct MkfsParams {
     /// it itself, skipping blocks that are already zero to keep images sparse). When `false`,
     /// [`mkfs`] writes zeros over the whole table.
     pub inode_table_zeroed: bool,
+    /// Read-only-compatible features (`RO_COMPAT_*`) of the new filesystem.
+    pub ro_compat: u64,
 }
 
 /// Sets bits `first..end` of bitmap block `index` (the part of them inside this block).
@@ -109,7 +111,7 @@ pub fn mkfs<I: BlockIo>(
         version: VERSION,
         compat: 0,
         incompat: 0,
-        ro_compat: 0,
+        ro_compat: p.ro_compat,
         uuid,
         hash_seed: p.hash_seed,
         label: p.label,

@@ -35,9 +35,11 @@ mod file;
 #[cfg(feature = "mkfs")]
 mod mkfs;
 mod namei;
+mod xattr;
 
 #[cfg(feature = "mkfs")]
 pub use mkfs::{mkfs, MkfsParams};
+pub use xattr::XattrMode;
 
 use super::format::{
     bitmap_get, dir_lookup, inode_location, Bitmap, Block, BlockIo, Corrupt, DirEntry, DirRoot,

@@ -219,6 +219,7 @@ impl Emu {
                 nsec: 0,
             },
             inode_table_zeroed: false,
+            ro_compat: ferrite_format::RO_COMPAT_XATTR,
         };
         let mut buf = [0u8; BLOCK_SIZE];
         let mut sb = mkfs(&mut dev, &p, &mut buf, &mut |_| Ok(())).expect("mkfs");
