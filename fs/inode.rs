@@ -137,12 +137,34 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u64) -> Result<InodeRef> {
 
 /// Writes the VFS inode's mode, owner and times to the media.
 fn persist_attrs(mount: &Mount, inode: &Inode) -> Result {
+    persist_attrs_and(mount, inode, None)
+}
+
+/// Writes the VFS inode's mode, owner and times to the media, and in the same transaction its
+/// access ACL `acl` (in the xattr form), if given.
+fn persist_attrs_and(mount: &Mount, inode: &Inode, acl: Option<&[u8]>) -> Result {
     let a = inode.attrs();
-    mount.tx(|ctx| {
-        let mut r = ctx.read_inode(a.ino)?;
-        apply_attrs(&mut r, &a);
-        ctx.write_inode(&r)
-    })
+    mount
+        .tx_then(
+            |ctx| {
+                let mut r = ctx.read_inode(a.ino)?;
+                apply_attrs(&mut r, &a);
+                ctx.write_inode(&r)?;
+                if let Some(v) = acl {
+                    r = ctx.xattr_set(
+                        a.ino,
+                        super::format::XATTR_INDEX_POSIX_ACL_ACCESS,
+                        b"",
+                        Some(v),
+                        super::ops::XattrMode::Replace,
+                        r.ctime,
+                    )?;
+                }
+                Ok(r)
+            },
+            |r| set_blocks(inode, r),
+        )
+        .map(|_| ())
 }
 
 /// Copies the VFS inode's permission bits, owner and times `a` into the record `r`.
@@ -173,18 +195,35 @@ pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
             new_size = Some(size);
         }
     }
+    // A new mode changes the access ACL's mask (or group) and owner and other entries: the
+    // new ACL is stored with the mode, in one transaction.
+    let chmod = attr.valid() & bindings::ATTR_MODE != 0
+        && inode.super_block().posix_acl()
+        && inode.mode() & S_IFMT != S_IFLNK;
     attr.copy_to(idmap, inode);
     match new_size {
         // The size and every other attribute in one transaction: setattr is atomic.
-        Some(size) => super::space::truncate(mount, inode, size)?,
-        None => persist_attrs(mount, inode)?,
+        Some(size) => {
+            super::space::truncate(mount, inode, size)?;
+            // A truncate that also clears set-id bits (a size change by another user): the ACL
+            // follows in its own transaction.
+            if chmod {
+                dentry.acl_chmod(idmap, inode.mode())?;
+            }
+            Ok(())
+        }
+        None if chmod => match inode.access_acl()? {
+            Some(acl) => {
+                let acl = acl.chmod(inode.mode())?;
+                let value = acl.as_ref().to_xattr()?;
+                persist_attrs_and(mount, inode, Some(&value))?;
+                inode.set_cached_acl(AclType::Access, Some(acl.as_ref()));
+                Ok(())
+            }
+            None => persist_attrs(mount, inode),
+        },
+        None => persist_attrs(mount, inode),
     }
-    // A new mode changes the access ACL's mask or owner entries (as ext4 does it: after the
-    // mode is stored).
-    if attr.valid() & bindings::ATTR_MODE != 0 && inode.super_block().posix_acl() {
-        dentry.acl_chmod(idmap, inode.mode())?;
-    }
-    Ok(())
 }
 
 /// The `FS_IOC_FSGETXATTR` flags of an inode: `FS_XFLAG_DAX` on regular files (every one is DAX)

@@ -388,6 +388,24 @@ impl PosixAcl {
         AclRef(self.0, PhantomData)
     }
 
+    /// The ACL for a file whose mode becomes `mode` (`__posix_acl_chmod`: a copy with the owner,
+    /// mask or group and other entries set from the mode).
+    pub(crate) fn chmod(self, mode: u32) -> Result<PosixAcl> {
+        let mut p = self.into_raw();
+        // SAFETY: `p` is a referenced ACL, which the call releases; it leaves in `p` a new
+        // referenced copy, or NULL on failure.
+        let r = unsafe {
+            bindings::__posix_acl_chmod(
+                &mut p,
+                kernel::bindings::GFP_KERNEL,
+                mode as bindings::umode_t,
+            )
+        };
+        let new = Self::from_result(p)?;
+        kernel::error::to_result(r)?;
+        new.ok_or(ENOMEM)
+    }
+
     /// Gives the reference to C (a `get_inode_acl` result).
     pub(crate) fn into_raw(self) -> *mut bindings::posix_acl {
         let p = self.0.as_ptr();
@@ -433,6 +451,17 @@ pub(crate) unsafe fn acl_create(
 }
 
 impl<T: FileSystem> Inode<T> {
+    /// The inode's access ACL (`get_inode_acl`: cached, or read through the filesystem's
+    /// `get_inode_acl`); `None` when it has none or ACLs are off.
+    pub(crate) fn access_acl(&self) -> Result<Option<PosixAcl>> {
+        // SAFETY: the inode is valid; the result is NULL, an ERR_PTR or a referenced ACL.
+        let p = unsafe { bindings::get_inode_acl(self.as_ptr(), AclType::Access.raw()) };
+        match PosixAcl::from_result(p) {
+            Err(e) if e == crate::errno::eopnotsupp() => Ok(None),
+            r => r,
+        }
+    }
+
     /// Caches `acl` as the inode's ACL of `kind` (`set_cached_acl`), after it was stored.
     pub(crate) fn set_cached_acl(&self, kind: AclType, acl: Option<AclRef<'_>>) {
         let p = acl.map_or(core::ptr::null_mut(), AclRef::as_ptr);

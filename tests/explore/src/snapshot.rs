@@ -132,6 +132,8 @@ pub struct Attrs {
     pub target: Option<Vec<u8>>,
     /// Regular files: digest of the content over the size.
     pub content: Option<u64>,
+    /// Extended attributes: (namespace index, name, digest of the value), in their order.
+    pub xattrs: Vec<(u8, Vec<u8>, u64)>,
     /// Files with extents: the device blocks they map (start, length). Where a file lies is
     /// not part of what it shows (not compared, not digested).
     pub mapped: Vec<(u64, u64)>,
@@ -202,6 +204,14 @@ impl Node {
             }
             if let Some(c) = a.content {
                 v.push(("content", format!("{c:016x}")));
+            }
+            if !a.xattrs.is_empty() {
+                let x: Vec<String> = a
+                    .xattrs
+                    .iter()
+                    .map(|(i, n, d)| format!("{i}:{}={d:016x}", show(n)))
+                    .collect();
+                v.push(("xattrs", x.join(" ")));
             }
         }
         if !self.entries.is_empty() {
@@ -352,8 +362,13 @@ impl Walk {
             blocks: inode.blocks,
             target: None,
             content: None,
+            xattrs: Vec::new(),
             mapped: Vec::new(),
         };
+        if let Err(e) = xattrs(ctx, inode.ino, &mut a.xattrs) {
+            node.attrs = Some(a);
+            return Err(format!("extended attributes of inode {}: {e}", inode.ino));
+        }
         let kind = inode.mode & S_IFMT;
         let r = match &inode.data {
             InodeData::Dir(root) => {
@@ -423,6 +438,27 @@ impl Walk {
         node.attrs = Some(a);
         r
     }
+}
+
+/// The extended attributes of inode `ino`: each name with a digest of its value.
+fn xattrs(
+    ctx: &mut Ctx<'_, Image>,
+    ino: u64,
+    out: &mut Vec<(u8, Vec<u8>, u64)>,
+) -> Result<(), String> {
+    let mut names = Vec::new();
+    ctx.xattr_list(ino, &mut |i, n| names.push((i, n.to_vec())))
+        .map_err(|e| e.to_string())?;
+    let mut value = vec![0u8; ferrite_format::XATTR_VALUE_MAX];
+    for (i, n) in names {
+        let len = ctx
+            .xattr_get(ino, i, &n, &mut value)
+            .map_err(|e| e.to_string())?;
+        let mut d = Digest::new();
+        d.bytes(value.get(..len).unwrap_or(&[]));
+        out.push((i, n, d.finish()));
+    }
+    Ok(())
 }
 
 /// Digest of the first `size` bytes of a file mapped by `exts` (sorted): the size, then for

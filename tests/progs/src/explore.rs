@@ -69,6 +69,12 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     ),
     ("attrs", "chmod, chown, utimes"),
     (
+        "xattr",
+        "setxattr (new block, added, a value in value blocks, replaced), removexattr (the last \
+         one frees the block), an access ACL (with the mode), a default ACL inherited on create, \
+         unlink of a file with attributes",
+    ),
+    (
         "recovery",
         "mount after an unclean unmount: journal replay and orphan cleanup",
     ),
@@ -209,6 +215,15 @@ pub fn setup(name: &str, dir: &Path) -> Result<bool, String> {
         }
         "attrs" => {
             e("file f", file_with(&p("f"), 0x55, 10))?;
+            e("mkdir d", sys::mkdir(p("d")))?;
+        }
+        "xattr" => {
+            e("file f", file_with(&p("f"), 0x66, 10))?;
+            e("file g", file_with(&p("g"), 0x67, 10))?;
+            e(
+                "g user.keep",
+                sys::lsetxattr(p("g"), "user.keep", &[0x68; 3000], 0),
+            )?;
             e("mkdir d", sys::mkdir(p("d")))?;
         }
         "bigdir" => e("mkdir big", sys::mkdir(p("big")))?,
@@ -423,6 +438,58 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
             })?;
             m.ok("chmod d", || sys::chmod(p("d"), 0o1777))?;
             m.ok("chown d", || sys::lchown(p("d"), None, Some(42)))?;
+        }
+        "xattr" => {
+            use crate::ops::{acl, ACCESS, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_UNDEFINED};
+            use crate::ops::{ACL_USER, ACL_USER_OBJ, DEFAULT};
+            m.ok("setxattr f user.a (new block)", || {
+                sys::lsetxattr(p("f"), "user.a", b"first", 0)
+            })?;
+            m.ok("setxattr f trusted.b", || {
+                sys::lsetxattr(p("f"), "trusted.b", b"second", 0)
+            })?;
+            m.ok("setxattr f user.big (value blocks)", || {
+                sys::lsetxattr(p("f"), "user.big", &[0x69; 9000], 0)
+            })?;
+            m.ok("setxattr f user.big (replaced, shorter)", || {
+                sys::lsetxattr(p("f"), "user.big", &[0x6a; 500], libc::XATTR_REPLACE)
+            })?;
+            m.ok("removexattr f user.a", || {
+                sys::lremovexattr(p("f"), "user.a")
+            })?;
+            m.fails("setxattr f user.big XATTR_CREATE", libc::EEXIST, || {
+                sys::lsetxattr(p("f"), "user.big", b"x", libc::XATTR_CREATE)
+            })?;
+            m.ok("removexattr f user.big", || {
+                sys::lremovexattr(p("f"), "user.big")
+            })?;
+            m.ok("removexattr f trusted.b (frees the block)", || {
+                sys::lremovexattr(p("f"), "trusted.b")
+            })?;
+            let access = acl(&[
+                (ACL_USER_OBJ, ACL_UNDEFINED, 6),
+                (ACL_USER, 1000, 6),
+                (ACL_GROUP_OBJ, ACL_UNDEFINED, 4),
+                (ACL_MASK, ACL_UNDEFINED, 6),
+                (ACL_OTHER, ACL_UNDEFINED, 0),
+            ]);
+            m.ok("set access ACL f (and the mode)", || {
+                sys::lsetxattr(p("f"), ACCESS, &access, 0)
+            })?;
+            let default = acl(&[
+                (ACL_USER_OBJ, ACL_UNDEFINED, 7),
+                (ACL_USER, 1000, 7),
+                (ACL_GROUP_OBJ, ACL_UNDEFINED, 5),
+                (ACL_MASK, ACL_UNDEFINED, 7),
+                (ACL_OTHER, ACL_UNDEFINED, 5),
+            ]);
+            m.ok("set default ACL d", || {
+                sys::lsetxattr(p("d"), DEFAULT, &default, 0)
+            })?;
+            m.ok("creat d/new (inherits)", || creat(&p("d/new")).map(drop))?;
+            m.ok("mkdir d/sub (inherits both)", || sys::mkdir(p("d/sub")))?;
+            m.ok("chmod f (the ACL's mask)", || sys::chmod(p("f"), 0o600))?;
+            m.ok("unlink g (frees its attributes)", || sys::unlink(p("g")))?;
         }
         "bigdir" => {
             let name = |i: usize| format!("big/{i:03}-{}", "n".repeat(200));

@@ -1793,17 +1793,17 @@ fn fxget(f: &File, name: &str) -> String {
 }
 
 /// ACL tags (`<linux/posix_acl.h>`).
-const ACL_USER_OBJ: u16 = 1;
-const ACL_USER: u16 = 2;
-const ACL_GROUP_OBJ: u16 = 4;
-const ACL_GROUP: u16 = 8;
-const ACL_MASK: u16 = 0x10;
-const ACL_OTHER: u16 = 0x20;
-const ACL_UNDEFINED: u32 = u32::MAX;
+pub(crate) const ACL_USER_OBJ: u16 = 1;
+pub(crate) const ACL_USER: u16 = 2;
+pub(crate) const ACL_GROUP_OBJ: u16 = 4;
+pub(crate) const ACL_GROUP: u16 = 8;
+pub(crate) const ACL_MASK: u16 = 0x10;
+pub(crate) const ACL_OTHER: u16 = 0x20;
+pub(crate) const ACL_UNDEFINED: u32 = u32::MAX;
 
 /// The xattr form of an ACL given as `(tag, id, perm)` entries (in the sorted order the kernel
 /// wants).
-fn acl(entries: &[(u16, u32, u16)]) -> Vec<u8> {
+pub(crate) fn acl(entries: &[(u16, u32, u16)]) -> Vec<u8> {
     let mut v = 2u32.to_le_bytes().to_vec();
     for &(tag, id, perm) in entries {
         v.extend_from_slice(&tag.to_le_bytes());
@@ -1851,8 +1851,8 @@ fn acl_text(p: &Path, name: &str) -> String {
         .join(",")
 }
 
-const ACCESS: &str = "system.posix_acl_access";
-const DEFAULT: &str = "system.posix_acl_default";
+pub(crate) const ACCESS: &str = "system.posix_acl_access";
+pub(crate) const DEFAULT: &str = "system.posix_acl_default";
 
 fn acls(r: &mut Report, b: &Path) -> Res<()> {
     let f = b.join("f");
