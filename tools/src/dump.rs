@@ -121,8 +121,11 @@ fn dump_superblock(sb: &DiskSuperblock, out: &mut dyn Write) -> Result<(), Strin
     writeln!(out, "version:           {}", sb.version).map_err(w)?;
     writeln!(
         out,
-        "features:          compat {:#x} incompat {:#x} ro_compat {:#x}",
-        sb.compat, sb.incompat, sb.ro_compat
+        "features:          compat {:#x} incompat {:#x} ro_compat {:#x}{}",
+        sb.compat,
+        sb.incompat,
+        sb.ro_compat,
+        if sb.has_xattr() { " (xattr)" } else { "" }
     )
     .map_err(w)?;
     writeln!(out, "uuid:              {}", crate::uuid_string(&sb.uuid)).map_err(w)?;
@@ -252,6 +255,53 @@ fn dump_inode(
         )
         .map_err(w)?,
         InodeData::Special => {}
+    }
+    dump_xattrs(img, sb, &i, out)
+}
+
+/// The extended attributes of inode `i`: its xattr block and, per attribute, the name (bytes
+/// that are not printable escaped), the value's length and where it is, and its first bytes.
+fn dump_xattrs(
+    img: &Image,
+    sb: &DiskSuperblock,
+    i: &DiskInode,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    if i.xattr == 0 {
+        return Ok(());
+    }
+    writeln!(out, "  xattrs:     block {}", i.xattr).map_err(w)?;
+    let mut b: Box<Block> = Box::new([0; BLOCK_SIZE]);
+    img.read(i.xattr, &mut b).map_err(|e| e.to_string())?;
+    if let Err(e) = xattr_block_check(&b, i.xattr, i.ino, sb.layout.block_count) {
+        writeln!(out, "    (unreadable: {e})").map_err(w)?;
+        return Ok(());
+    }
+    for e in xattr_entries(&b) {
+        let name = crate::fsck::xattr_display_name(e.index, e.name);
+        match e.value {
+            XattrValue::Inline(v) => {
+                let shown: String = v
+                    .iter()
+                    .take(64)
+                    .copied()
+                    .collect::<Vec<u8>>()
+                    .escape_ascii()
+                    .to_string();
+                let more = if v.len() > 64 { "..." } else { "" };
+                writeln!(out, "    {name}: {} bytes \"{shown}{more}\"", e.value_len).map_err(w)?
+            }
+            XattrValue::External { crc, .. } => {
+                let blocks: Vec<String> = e.value.blocks().map(|b| b.to_string()).collect();
+                writeln!(
+                    out,
+                    "    {name}: {} bytes in value blocks {} (crc32c {crc:#010x})",
+                    e.value_len,
+                    blocks.join(",")
+                )
+                .map_err(w)?
+            }
+        }
     }
     Ok(())
 }

@@ -784,3 +784,139 @@ fn tools_refuse_what_is_not_a_device_or_an_image_at_once() {
         assert!(text(&o).contains(what), "mkfs on {what}: {}", text(&o));
     }
 }
+
+/// An image with a file carrying attributes: a short value, one in value blocks, an ACL.
+fn with_xattrs(t: &Tmp) -> (PathBuf, u64) {
+    let img = t.image("img", 64 << 20);
+    mkfs(&img);
+    let mut fs = Fs::open(&img).unwrap();
+    let f = fs.create_file(ROOT_INO, "f", 2).unwrap();
+    let now = Timespec { sec: 5, nsec: 0 };
+    let mut ctx = fs.ctx();
+    ctx.xattr_set(
+        f,
+        XATTR_INDEX_USER,
+        b"note",
+        Some(b"hi\x01"),
+        ferrite_format::ops::XattrMode::Any,
+        now,
+    )
+    .unwrap();
+    ctx.xattr_set(
+        f,
+        XATTR_INDEX_USER,
+        b"big",
+        Some(&[7u8; 9000]),
+        ferrite_format::ops::XattrMode::Any,
+        now,
+    )
+    .unwrap();
+    ctx.xattr_set(
+        f,
+        XATTR_INDEX_POSIX_ACL_ACCESS,
+        b"",
+        Some(&[2, 0, 0, 0]),
+        ferrite_format::ops::XattrMode::Any,
+        now,
+    )
+    .unwrap();
+    fs.finish().unwrap();
+    (img, f)
+}
+
+#[test]
+fn xattrs_are_checked_dumped_and_repaired() {
+    let t = Tmp::new("xattr");
+    let (img, f) = with_xattrs(&t);
+    assert_clean(&img);
+    let o = Command::new(DUMP)
+        .arg(&img)
+        .args(["inode", &f.to_string()])
+        .output()
+        .unwrap();
+    let s = text(&o);
+    assert!(s.contains("user.note: 3 bytes \"hi\\x01\""), "{s}");
+    assert!(s.contains("user.big: 9000 bytes in value blocks"), "{s}");
+    assert!(s.contains("system.posix_acl_access: 4 bytes"), "{s}");
+    assert!(text(&run(DUMP, &[], &img)).contains("ro_compat 0x1 (xattr)"));
+
+    // A value block that no longer matches its checksum: the attributes are dropped, their
+    // blocks freed, the inode's block count fixed.
+    let xblk = Fs::open(&img).unwrap().inode(f).unwrap().xattr;
+    let mut b = [0u8; BLOCK_SIZE];
+    Image::open(&img, false)
+        .unwrap()
+        .read_bytes(xblk * 4096, &mut b)
+        .unwrap();
+    let vblk = xattr_entries(&b)
+        .find(|e| e.name == b"big")
+        .unwrap()
+        .value
+        .blocks()
+        .nth(1)
+        .unwrap();
+    patch_block(&img, vblk, |b| b[10] ^= 0xff, false);
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{s}");
+    assert!(
+        s.contains("the value of user.big does not match its checksum"),
+        "{s}"
+    );
+    let (c, s) = fsck(&img, "-y");
+    assert_eq!(c, 1, "{s}");
+    assert_clean(&img);
+    let i = Fs::open(&img).unwrap().inode(f).unwrap();
+    assert_eq!((i.xattr, i.blocks), (0, 2));
+
+    // A damaged xattr block: the same.
+    let t2 = Tmp::new("xattr2");
+    let (img, _) = with_xattrs(&t2);
+    let xblk = Fs::open(&img).unwrap().inode(f).unwrap().xattr;
+    patch_block(&img, xblk, |b| b[40] ^= 1, false);
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{s}");
+    assert!(
+        s.contains(&format!("xattr block {xblk}: bad checksum")),
+        "{s}"
+    );
+    let (c, _) = fsck(&img, "-y");
+    assert_eq!(c, 1);
+    assert_clean(&img);
+}
+
+#[test]
+fn mkfs_without_xattrs_and_an_inode_that_has_some() {
+    let t = Tmp::new("noxattr");
+    let img = t.image("img", 64 << 20);
+    let o = run(MKFS, &["-q", "-f", "-O", "^xattr"], &img);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(MKFS, &["-q", "-f", "-O", "acl"], &img);
+    assert_eq!(code(&o), 1);
+    assert!(text(&o).contains("unknown feature 'acl'"), "{}", text(&o));
+    assert_clean(&img);
+    let mut fs = Fs::open(&img).unwrap();
+    assert!(!fs.sb.has_xattr());
+    let f = fs.create_file(ROOT_INO, "f", 0).unwrap();
+    let now = Timespec { sec: 5, nsec: 0 };
+    assert!(matches!(
+        fs.ctx().xattr_set(
+            f,
+            XATTR_INDEX_USER,
+            b"a",
+            Some(b"v"),
+            ferrite_format::ops::XattrMode::Any,
+            now
+        ),
+        Err(Error::Invalid)
+    ));
+    // An xattr field set anyway is refused by fsck and cleared.
+    let mut i = fs.inode(f).unwrap();
+    i.xattr = 600;
+    fs.write_inode(&i).unwrap();
+    fs.finish().unwrap();
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{s}");
+    assert!(s.contains("does not have the xattr feature"), "{s}");
+    assert_eq!(fsck(&img, "-y").0, 1);
+    assert_clean(&img);
+}
