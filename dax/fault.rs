@@ -202,6 +202,11 @@ fn dax_fault<T: DaxFileSystem>(
     let inode = file.inode();
     let sb = inode.super_block();
     let (write, sync_write) = f.shared_write();
+    // A mapping made before the file became immutable or append-only: its writes stop (the
+    // flag change unmapped it, so every write faults here).
+    if write && inode.is_immutable_or_append() {
+        return bindings::VM_FAULT_SIGBUS;
+    }
     let r = {
         let _freeze = write.then(|| {
             let g = sb.start_pagefault();

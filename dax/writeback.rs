@@ -23,6 +23,7 @@ impl<T: DaxFileSystem> AopsTable<T> {
         // No page cache: dirty tracking is the DAX core's, in the mapping's entries.
         dirty_folio: Some(bindings::noop_dirty_folio),
         writepages: Some(writepages::<T>),
+        bmap: Some(bmap::<T>),
         ..empty_table()
     };
 }
@@ -49,4 +50,18 @@ unsafe extern "C" fn writepages<T: DaxFileSystem>(
     };
     // SAFETY: all three valid; the DAX device lives as long as the mount.
     unsafe { bindings::dax_writeback_mapping_range(mapping, dax.as_ptr(), wbc) }
+}
+
+/// `bmap` (the `FIBMAP` ioctl): the device block that file block `block` is in, or 0 for a hole,
+/// from the filesystem's iomap (`iomap_bmap`, as ext4 and XFS answer it).
+///
+/// # Safety
+///
+/// Called by the VFS with a valid mapping of an inode of `T`.
+unsafe extern "C" fn bmap<T: DaxFileSystem>(
+    mapping: *mut bindings::address_space,
+    block: bindings::sector_t,
+) -> bindings::sector_t {
+    // SAFETY: a valid mapping; the iomap operations table is `'static`.
+    unsafe { bindings::iomap_bmap(mapping, block, crate::iomap::ops::<T::Iomap>()) }
 }

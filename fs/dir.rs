@@ -33,6 +33,10 @@ impl FileOperations for DirFile {
     fn fsync(file: &File, start: i64, end: i64, datasync: bool) -> Result {
         super::file::fsync(file, start, end, datasync)
     }
+
+    fn ioctl(file: &File, cmd: u32, arg: crate::vfs::file::IoctlArg) -> Result<i64> {
+        super::ioctl::ioctl(file, cmd, arg)
+    }
 }
 
 /// Entries read per batch.

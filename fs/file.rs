@@ -16,6 +16,7 @@ use crate::bindings;
 use crate::dax;
 use crate::iomap::{self, Flags, Mapping};
 use crate::pmem;
+use crate::vfs::file::IoctlArg;
 use crate::vfs::inode::ops::FiemapInfo;
 use crate::vfs::xattr::{AclRef, AclType, PosixAcl, XattrList};
 use crate::vfs::{FileOperations, Iattr, Idmap, InodeOperations, IovIter, Kstat, VmArea};
@@ -41,7 +42,15 @@ impl InodeOperations for FileInode {
     }
 
     fn fileattr_get(inode: &Inode) -> Result<u32> {
-        Ok(super::inode::xflags(inode))
+        super::inode::fs_flags(inode)
+    }
+
+    fn fileattr_set(
+        idmap: &Idmap,
+        dentry: &Dentry,
+        fa: &crate::vfs::inode::ops::FileAttr,
+    ) -> Result {
+        super::inode::fileattr_set(idmap, dentry, fa)
     }
 
     fn listxattr(dentry: &Dentry, list: &mut XattrList<'_>) -> Result {
@@ -93,6 +102,10 @@ impl FileOperations for RegularFile {
 
     fn mmap(file: &File, vma: &VmArea) -> Result {
         dax::fault::mmap(file, vma)
+    }
+
+    fn ioctl(file: &File, cmd: u32, arg: IoctlArg) -> Result<i64> {
+        super::ioctl::ioctl(file, cmd, arg)
     }
 }
 
@@ -243,6 +256,10 @@ fn write_iter(iocb: &Kiocb, from: &IovIter) -> Result<usize> {
         } else {
             inode.lock()
         };
+        // As ext4: a file opened for writing before it became immutable takes no more writes.
+        if inode.is_immutable() {
+            return Err(EPERM);
+        }
         if iocb.write_checks(from)? == 0 {
             return Ok(0);
         }

@@ -2,9 +2,13 @@
 
 //! Inodes: reading them into the VFS, attributes, eviction.
 
-use super::format::{Corrupt, DiskInode as Rec, Timespec, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::format::{
+    user_flags_for, Corrupt, DiskInode as Rec, Timespec, INODE_FLAGS_USER, INODE_FLAG_APPEND,
+    INODE_FLAG_IMMUTABLE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
+};
 use super::{Dentry, Ferrite, Inode, InodeRef, Mount, SuperBlock};
 use crate::bindings;
+use crate::vfs::inode::ops::FileAttr;
 use crate::vfs::inode::{attrs_fit, Ops};
 use crate::vfs::xattr::{AclRef, AclType, PosixAcl, XattrList};
 use crate::vfs::{Attrs, Iattr, Idmap, Iget, InodeOperations, Kstat};
@@ -130,6 +134,7 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u64) -> Result<InodeRef> {
                 Ok((rec, attrs))
             })?;
             n.fill(&ops_of(rec.mode), &attrs);
+            n.inode().set_fs_flags(rec.flags);
             Ok(n.publish())
         }
     }
@@ -226,13 +231,60 @@ pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
     }
 }
 
-/// The `FS_IOC_FSGETXATTR` flags of an inode: `FS_XFLAG_DAX` on regular files (every one is DAX)
-/// and on directories (the files created in them are DAX).
-pub(crate) fn xflags(inode: &Inode) -> u32 {
-    match inode.mode() & S_IFMT {
-        S_IFREG | S_IFDIR => bindings::FS_XFLAG_DAX,
+/// The `FS_IOC_GETFLAGS` flags of an inode: those set with `chattr` (stored in the record), and
+/// `FS_DAX_FL` on regular files (every one is DAX) and on directories (the files created in them
+/// are DAX).
+pub(crate) fn fs_flags(inode: &Inode) -> Result<u32> {
+    let mount = mount_of(inode.super_block())?;
+    let ino = inode.ino();
+    let rec = mount.tx(|ctx| ctx.read_inode(ino))?;
+    let dax = match rec.mode & S_IFMT {
+        S_IFREG | S_IFDIR => bindings::FS_DAX_FL,
         _ => 0,
+    };
+    Ok(rec.flags & user_flags_for(rec.mode) | dax)
+}
+
+/// `fileattr_set` (`chattr`, `FS_IOC_SETFLAGS`, `FS_IOC_FSSETXATTR`): the user flags, stored with
+/// a new change time in one transaction, then shown to the VFS, which enforces them. As ext4:
+/// flags the inode cannot have are `EOPNOTSUPP`; the DAX flag, which every file has, is ignored.
+/// An inode that becomes immutable or append-only is unmapped, so that writes through mappings
+/// made before stop.
+pub(crate) fn fileattr_set(_idmap: &Idmap, dentry: &Dentry, fa: &FileAttr) -> Result {
+    let inode = dentry.inode().ok_or(ENOENT)?;
+    let mount = mount_of(inode.super_block())?;
+    if let Some((xflags, extsize, projid, cowextsize)) = fa.extended() {
+        let known = bindings::FS_XFLAG_IMMUTABLE
+            | bindings::FS_XFLAG_APPEND
+            | bindings::FS_XFLAG_SYNC
+            | bindings::FS_XFLAG_NOATIME
+            | bindings::FS_XFLAG_NODUMP
+            | bindings::FS_XFLAG_DAX;
+        if xflags & !known != 0 || extsize != 0 || projid != 0 || cowextsize != 0 {
+            return Err(crate::errno::eopnotsupp());
+        }
     }
+    let flags = fa.flags() & !bindings::FS_DAX_FL;
+    let allowed = user_flags_for(inode.mode());
+    if flags & !allowed != 0 {
+        return Err(crate::errno::eopnotsupp());
+    }
+    let (ino, now) = (inode.ino(), ts(inode.now()));
+    let (old, rec) = mount.tx(|ctx| {
+        let mut r = ctx.read_inode(ino)?;
+        let old = r.flags;
+        r.flags = (r.flags & !INODE_FLAGS_USER) | flags;
+        r.ctime = now;
+        ctx.write_inode(&r)?;
+        Ok((old, r))
+    })?;
+    inode.set_fs_flags(rec.flags);
+    refresh(inode, &rec);
+    let stops_writes = INODE_FLAG_IMMUTABLE | INODE_FLAG_APPEND;
+    if rec.flags & stops_writes & !old != 0 {
+        inode.unmap_all();
+    }
+    Ok(())
 }
 
 /// `getattr`: the VFS attributes plus the birth time.
@@ -255,6 +307,10 @@ pub(crate) fn dirty_inode(inode: &Inode, _flags: u32) {
     let Ok(mount) = mount_of(inode.super_block()) else {
         return;
     };
+    // Shut down: nothing is written any more, as the shutdown said.
+    if mount.check_up().is_err() {
+        return;
+    }
     // EROFS: the filesystem stopped writing after corruption and said so once, when it did; a
     // line per evicted inode would bury that message.
     match persist_attrs(mount, inode) {
@@ -277,6 +333,12 @@ pub(crate) fn evict(inode: &Inode) {
     let Ok(mount) = mount_of(inode.super_block()) else {
         return;
     };
+    // Shut down: the next mount frees it, as an orphan.
+    if mount.check_up().is_err() {
+        return;
+    }
+    // Freeing writes: not while the filesystem is frozen (a snapshot is being taken).
+    let _frozen_out = inode.super_block().start_intwrite();
     if let Err(e) = free_inode(mount, inode.super_block(), ino) {
         // The inode stays allocated with no links: the next mount frees it.
         pr_warn!(
@@ -341,4 +403,43 @@ pub(crate) fn refresh(inode: &Inode, r: &Rec) {
 /// Sets the VFS block count of `inode` from the record's count of 4 KiB blocks.
 pub(crate) fn set_blocks(inode: &Inode, r: &Rec) {
     inode.set_blocks(r.blocks.saturating_mul(8));
+}
+
+impl crate::vfs::export::Export for Ferrite {
+    /// The inode of an export handle: `ESTALE` unless it is in use with the handle's generation
+    /// (a freed or reused inode). As ext4: a file unlinked while open is found while it is open
+    /// (cached), and is `ESTALE` once closed. Nothing about a stale handle is corruption.
+    fn export_inode(sb: &SuperBlock, ino: u64, generation: u32) -> Result<InodeRef> {
+        let mount = mount_of(sb)?;
+        let stale = crate::errno::estale();
+        let rec = mount.tx(|ctx| ctx.live_inode(ino))?.ok_or(stale)?;
+        if generation != 0 && rec.generation != generation {
+            return Err(stale);
+        }
+        let inode = if rec.nlink == 0 {
+            // Only an open file has no links: it is in the inode cache. A new (uncached) one is
+            // an orphan a crash left, not the handle's file.
+            match sb.iget(ino)? {
+                Iget::Cached(i) => i,
+                Iget::New(_) => return Err(stale),
+            }
+        } else {
+            iget(sb, ino)?
+        };
+        if generation != 0 && inode.generation() != generation {
+            return Err(stale);
+        }
+        Ok(inode)
+    }
+
+    /// The parent of directory `dir`, from its record.
+    fn export_parent(dir: &Inode) -> Result<InodeRef> {
+        let mount = mount_of(dir.super_block())?;
+        let ino = dir.ino();
+        let rec = mount.tx(|ctx| ctx.read_inode(ino))?;
+        match rec.data {
+            super::format::InodeData::Dir(d) => iget(dir.super_block(), d.parent),
+            _ => Err(ENOTDIR),
+        }
+    }
 }

@@ -33,6 +33,7 @@ pub(crate) mod file;
 #[path = "../crates/ferrite-format/src/format/mod.rs"]
 pub(crate) mod format;
 pub(crate) mod inode;
+mod ioctl;
 mod mem;
 mod mount;
 pub(crate) mod namei;
@@ -50,6 +51,7 @@ use crate::pmem::Pmem;
 use crate::stats::{Counter, Stats};
 use crate::vfs::fs_context::{MountOption, Param, ParamTable, ParamValues, Params};
 use crate::vfs::{FileSystem, FsContext, Kstatfs};
+use core::sync::atomic::{AtomicBool, Ordering};
 use format::{DiskSuperblock, MAX_FILE_SIZE};
 use kernel::c_str;
 use kernel::new_mutex;
@@ -121,6 +123,8 @@ pub(crate) struct Mount {
     force_ro: bool,
     /// The counters in `/sys/fs/ferrite/<device>/stats`.
     pub(crate) stats: Stats,
+    /// Shut down (`FS_IOC_SHUTDOWN`): every operation fails with `EIO` until unmount.
+    pub(crate) shut_down: AtomicBool,
     /// The metadata lock: every metadata read and transaction runs under it.
     #[pin]
     pub(crate) meta: Mutex<Meta>,
@@ -132,7 +136,17 @@ impl Mount {
         &self,
         f: impl FnOnce(&mut Ctx<'_, TxIo<'_>>) -> Result<T, format::Error<Error>>,
     ) -> Result<T> {
-        self.meta.lock().run(&self.pmem, f)
+        let mut meta = self.meta.lock();
+        self.check_up()?;
+        meta.run(&self.pmem, f)
+    }
+
+    /// `EIO` once the filesystem is shut down.
+    pub(crate) fn check_up(&self) -> Result {
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(EIO);
+        }
+        Ok(())
     }
 
     /// Runs `f` as one transaction, then `then` with its result while the metadata lock is still
@@ -144,6 +158,7 @@ impl Mount {
         then: impl FnOnce(&T),
     ) -> Result<T> {
         let mut meta = self.meta.lock();
+        self.check_up()?;
         let r = meta.run(&self.pmem, f)?;
         then(&r);
         Ok(r)
@@ -159,9 +174,20 @@ impl Mount {
         }
     }
 
+    /// Sets the label in both superblocks, in one transaction, and in the mounted one.
+    pub(crate) fn set_label(&self, label: &[u8; format::LABEL_MAX]) -> Result {
+        let mut meta = self.meta.lock();
+        self.check_up()?;
+        let sb = meta.run(&self.pmem, |ctx| ctx.set_label(label))?;
+        meta.sb.label = sb.label;
+        Ok(())
+    }
+
     /// Empties the journal.
     pub(crate) fn checkpoint(&self) -> Result {
-        self.meta.lock().checkpoint_now(&self.pmem)
+        let mut meta = self.meta.lock();
+        self.check_up()?;
+        meta.checkpoint_now(&self.pmem)
     }
 
     /// The DAX device.
@@ -245,6 +271,7 @@ impl FileSystem for Ferrite {
         }
         let acl = loaded.sb.has_xattr() && fc.posix_acl_choice().unwrap_or(true);
         sb.init_xattrs(acl);
+        sb.init_export();
         pr_info!(
             "{}: {} blocks, {} inodes, {} journal blocks{}\n",
             sb.id(),
@@ -266,6 +293,7 @@ impl FileSystem for Ferrite {
                 sb: loaded.sb,
                 force_ro: loaded.force_ro,
                 stats,
+                shut_down: AtomicBool::new(false),
                 meta <- new_mutex!(meta, "ferrite::Mount::meta"),
             }),
             GFP_KERNEL,
@@ -331,6 +359,10 @@ impl FileSystem for Ferrite {
 
     fn sync_fs(sb: &SuperBlock, _wait: bool) -> Result {
         super_ops::sync_fs(sb)
+    }
+
+    fn freeze_fs(sb: &SuperBlock) -> Result {
+        super_ops::freeze(sb)
     }
 
     fn put_super(sb: &SuperBlock) {

@@ -9,12 +9,13 @@
 //! is dropped. Nothing here calls back into the VFS with the metadata lock held.
 
 use super::format::{DiskInode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
-use super::inode::{attrs_of, getattr, iget, mount_of, ops_of, refresh, setattr, ts, xflags};
+use super::inode::{attrs_of, fs_flags, getattr, iget, mount_of, ops_of, refresh, setattr, ts};
 use super::ops::{NewInodeAttrs, Rename};
 use super::xattr::NewXattrs;
 use super::{Dentry, Ferrite, File, Inode, InodeRef, NewInode};
 use crate::bindings;
 use crate::kvec::VecExt;
+use crate::vfs::inode::ops::FileAttr;
 use crate::vfs::xattr::{AclRef, AclType, PosixAcl, XattrList};
 use crate::vfs::{Iattr, Idmap, InodeOperations, Kstat};
 use kernel::prelude::*;
@@ -52,6 +53,7 @@ impl InodeOperations for DirInode {
         refresh(dir, &drec);
         n.insert(rec.ino)?;
         n.fill(&ops_of(rec.mode), &attrs_of(&rec));
+        n.inode().set_fs_flags(rec.flags);
         n.instantiate(dentry);
         Ok(())
     }
@@ -76,6 +78,7 @@ impl InodeOperations for DirInode {
         refresh(dir, &drec);
         n.insert(rec.ino)?;
         n.fill(&ops_of(rec.mode), &attrs_of(&rec));
+        n.inode().set_fs_flags(rec.flags);
         n.instantiate(dentry);
         Ok(())
     }
@@ -188,6 +191,7 @@ impl InodeOperations for DirInode {
         // d_tmpfile() drops the link count to the media's 0.
         a.nlink = 1;
         n.fill(&ops_of(rec.mode), &a);
+        n.inode().set_fs_flags(rec.flags);
         n.tmpfile(file)
     }
 
@@ -200,7 +204,11 @@ impl InodeOperations for DirInode {
     }
 
     fn fileattr_get(inode: &Inode) -> Result<u32> {
-        Ok(xflags(inode))
+        fs_flags(inode)
+    }
+
+    fn fileattr_set(idmap: &Idmap, dentry: &Dentry, fa: &FileAttr) -> Result {
+        super::inode::fileattr_set(idmap, dentry, fa)
     }
 
     fn listxattr(dentry: &Dentry, list: &mut XattrList<'_>) -> Result {

@@ -78,9 +78,20 @@ pub(crate) fn set_clean(sb: &SuperBlock, clean: bool) -> Result {
     Ok(())
 }
 
+/// `freeze_fs`: the journal emptied (every transaction is in place), so that a copy of the
+/// frozen device needs no replay. The filesystem stays marked in use: files unlinked while open
+/// are still allocated, and the next mount of a copy frees them as orphans.
+pub(crate) fn freeze(sb: &SuperBlock) -> Result {
+    if sb.read_only() {
+        return Ok(());
+    }
+    mount_of(sb)?.checkpoint()
+}
+
 /// `put_super`: a read-write filesystem is marked clean, with exact free counts.
 pub(crate) fn put_super(sb: &SuperBlock) {
-    if sb.read_only() {
+    // Shut down: left as a crash leaves it, for the next mount to recover.
+    if sb.read_only() || mount_of(sb).is_ok_and(|m| m.check_up().is_err()) {
         return;
     }
     if let Err(e) = set_clean(sb, true) {

@@ -5,6 +5,7 @@
  */
 #include <linux/dax.h>
 #include <linux/falloc.h>
+#include <linux/exportfs.h>
 #include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -29,6 +30,10 @@
 /* Constants bindgen cannot evaluate by itself become FERRITE_CONST_* and are renamed after. */
 const unsigned long FERRITE_CONST_SB_RDONLY = SB_RDONLY;
 const unsigned long FERRITE_CONST_SB_POSIXACL = SB_POSIXACL;
+const unsigned int FERRITE_CONST_FS_IOC_GETFSLABEL = FS_IOC_GETFSLABEL;
+const unsigned int FERRITE_CONST_FS_IOC_SETFSLABEL = FS_IOC_SETFSLABEL;
+/* The shutdown ioctl of ext4 (EXT4_IOC_SHUTDOWN), XFS (XFS_IOC_GOINGDOWN) and f2fs. */
+const unsigned int FERRITE_CONST_FS_IOC_SHUTDOWN = _IOR('X', 125, __u32);
 const int FERRITE_CONST_IOCB_NOWAIT = IOCB_NOWAIT;
 const unsigned int FERRITE_CONST_VM_FAULT_NEEDDSYNC = (__force unsigned int)VM_FAULT_NEEDDSYNC;
 const unsigned int FERRITE_CONST_FOP_MMAP_SYNC = (__force unsigned int)FOP_MMAP_SYNC;
@@ -36,4 +41,5 @@ const unsigned int FERRITE_CONST_FMODE_CAN_ODIRECT = (__force unsigned int)FMODE
 const unsigned int FERRITE_CONST_VM_FAULT_FALLBACK = (__force unsigned int)VM_FAULT_FALLBACK;
 const unsigned int FERRITE_CONST_VM_FAULT_ERROR = (__force unsigned int)VM_FAULT_ERROR;
 const unsigned int FERRITE_CONST_VM_FAULT_RETRY = (__force unsigned int)VM_FAULT_RETRY;
+const unsigned int FERRITE_CONST_VM_FAULT_SIGBUS = (__force unsigned int)VM_FAULT_SIGBUS;
 const unsigned int FERRITE_CONST_PMD_ORDER = PMD_ORDER;

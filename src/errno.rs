@@ -25,4 +25,6 @@ errnos! {
     enametoolong = ENAMETOOLONG;
     /// No such attribute (`ENOATTR`).
     enodata = ENODATA;
+    /// Stale file handle.
+    estale = ESTALE;
 }

@@ -53,6 +53,15 @@ impl<T: FileSystem> File<T> {
         })
     }
 
+    /// Write access to the file's mount for a change an ioctl makes (`mnt_want_write_file`:
+    /// `EROFS` on a read-only mount; waits while the filesystem is frozen), until the guard is
+    /// dropped.
+    pub(crate) fn want_write(&self) -> Result<MountWriteGuard<'_, T>> {
+        // SAFETY: the file is valid (type invariant); the guard drops the access it takes.
+        kernel::error::to_result(unsafe { bindings::mnt_want_write_file(self.as_ptr()) })?;
+        Ok(MountWriteGuard(self))
+    }
+
     /// Updates the access time after a read (`file_accessed`).
     pub(crate) fn accessed(&self) {
         // SAFETY: the file is valid (type invariant).
@@ -169,6 +178,49 @@ pub(crate) trait FileOperations {
     fn mmap(_file: &File<Self::FileSystem>, _vma: &VmArea) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// `unlocked_ioctl`: the filesystem's own ioctl `cmd` (the VFS answers the generic ones,
+    /// such as `FS_IOC_GETFLAGS`, itself); `ENOTTY` for one it does not know.
+    fn ioctl(_file: &File<Self::FileSystem>, _cmd: u32, _arg: IoctlArg) -> Result<i64> {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// Write access to a file's mount ([`File::want_write`]).
+pub(crate) struct MountWriteGuard<'a, T: FileSystem>(&'a File<T>);
+
+impl<T: FileSystem> Drop for MountWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `want_write` took the access this drops.
+        unsafe { bindings::mnt_drop_write_file(self.0.as_ptr()) };
+    }
+}
+
+/// The argument of an ioctl: a user space address.
+#[derive(Clone, Copy)]
+pub(crate) struct IoctlArg(usize);
+
+impl IoctlArg {
+    /// Reads a `u32` from the address.
+    pub(crate) fn read_u32(self) -> Result<u32> {
+        kernel::uaccess::UserSlice::new(self.0, 4)
+            .reader()
+            .read::<u32>()
+    }
+
+    /// Reads `out.len()` bytes from the address.
+    pub(crate) fn read_bytes(self, out: &mut [u8]) -> Result {
+        kernel::uaccess::UserSlice::new(self.0, out.len())
+            .reader()
+            .read_slice(out)
+    }
+
+    /// Writes `data` to the address.
+    pub(crate) fn write_bytes(self, data: &[u8]) -> Result {
+        kernel::uaccess::UserSlice::new(self.0, data.len())
+            .writer()
+            .write_slice(data)
+    }
 }
 
 /// The `file_operations` table of `F`.
@@ -211,6 +263,11 @@ impl<F: FileOperations> FileOpsTable<F> {
             None
         },
         mmap: if F::HAS_MMAP { Some(mmap::<F>) } else { None },
+        unlocked_ioctl: if F::HAS_IOCTL {
+            Some(unlocked_ioctl::<F>)
+        } else {
+            None
+        },
         get_unmapped_area: if F::HUGE_ALIGNED {
             Some(bindings::thp_get_unmapped_area)
         } else {
@@ -360,4 +417,22 @@ unsafe extern "C" fn mmap<F: FileOperations>(
     // up for it; `VmArea` is transparent.
     let (file, vma) = unsafe { (File::from_raw(file), &*vma.cast::<VmArea>()) };
     errno(F::mmap(file, vma))
+}
+
+/// `unlocked_ioctl`.
+///
+/// # Safety
+///
+/// The [callback contract](crate::vfs#callbacks).
+unsafe extern "C" fn unlocked_ioctl<F: FileOperations>(
+    file: *mut bindings::file,
+    cmd: ffi::c_uint,
+    arg: ffi::c_ulong,
+) -> ffi::c_long {
+    // SAFETY: the callback contract: an open file of `F::FileSystem`.
+    let file = unsafe { File::from_raw(file) };
+    match F::ioctl(file, cmd, IoctlArg(arg)) {
+        Ok(n) => n as ffi::c_long,
+        Err(e) => e.to_errno() as ffi::c_long,
+    }
 }

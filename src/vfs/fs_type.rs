@@ -70,6 +70,17 @@ pub(crate) trait FileSystem: Sized + 'static {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// `freeze_fs`: the VFS has stopped new writes and synced (`fsfreeze`, a device snapshot):
+    /// leave the device in a state that needs no recovery.
+    fn freeze_fs(_sb: &SuperBlock<Self>) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `unfreeze_fs`: writes start again.
+    fn unfreeze_fs(_sb: &SuperBlock<Self>) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// `put_super`: the super block is being shut down; its inodes are gone, its data still set.
     fn put_super(_sb: &SuperBlock<Self>) {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)

@@ -86,6 +86,55 @@ impl<T: FileSystem> Inode<T> {
         u32::from(unsafe { (*self.as_ptr()).i_mode })
     }
 
+    /// Sets the VFS's view of the `FS_*_FL` flags `flags`: `S_IMMUTABLE`, `S_APPEND`, `S_SYNC`
+    /// and `S_NOATIME`, which the VFS enforces (`inode_set_flags`).
+    pub(crate) fn set_fs_flags(&self, flags: u32) {
+        let map = [
+            (bindings::FS_IMMUTABLE_FL, bindings::S_IMMUTABLE),
+            (bindings::FS_APPEND_FL, bindings::S_APPEND),
+            (bindings::FS_SYNC_FL, bindings::S_SYNC),
+            (bindings::FS_NOATIME_FL, bindings::S_NOATIME),
+        ];
+        let (mut set, mut mask) = (0u32, 0u32);
+        for (fs, s) in map {
+            mask |= s;
+            if flags & fs != 0 {
+                set |= s;
+            }
+        }
+        // SAFETY: the inode is valid; `inode_set_flags` changes `i_flags` atomically.
+        unsafe { bindings::inode_set_flags(self.as_ptr(), set, mask) };
+    }
+
+    /// Whether the inode is immutable or append-only (`IS_IMMUTABLE`, `IS_APPEND`): no write
+    /// through a mapping.
+    pub(crate) fn is_immutable_or_append(&self) -> bool {
+        // SAFETY: a racy read of the flag word, as `IS_IMMUTABLE` does.
+        let f = unsafe { (*self.as_ptr()).i_flags };
+        f & (bindings::S_IMMUTABLE | bindings::S_APPEND) != 0
+    }
+
+    /// Whether the inode is immutable (`IS_IMMUTABLE`).
+    pub(crate) fn is_immutable(&self) -> bool {
+        // SAFETY: a racy read of the flag word, as `IS_IMMUTABLE` does.
+        let f = unsafe { (*self.as_ptr()).i_flags };
+        f & bindings::S_IMMUTABLE != 0
+    }
+
+    /// Unmaps every mapping of the file (`unmap_mapping_range` of all of it), so that the next
+    /// access through one faults again.
+    pub(crate) fn unmap_all(&self) {
+        // SAFETY: the mapping is valid for the inode's life; 0, 0 means the whole file, `1` also
+        // private copies.
+        unsafe { bindings::unmap_mapping_range(self.mapping(), 0, 0, 1) };
+    }
+
+    /// The generation (`i_generation`), which export handles carry.
+    pub(crate) fn generation(&self) -> u32 {
+        // SAFETY: `i_generation` is set before the inode is visible and does not change.
+        unsafe { (*self.as_ptr()).i_generation }
+    }
+
     /// The link count.
     pub(crate) fn nlink(&self) -> u32 {
         // SAFETY: `i_nlink` is read without a lock in the C code as well (`inode->i_nlink`); a

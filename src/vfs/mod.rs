@@ -35,6 +35,7 @@
 pub(crate) mod attr;
 pub(crate) mod dentry;
 pub(crate) mod dir_context;
+pub(crate) mod export;
 pub(crate) mod file;
 pub(crate) mod fs_context;
 pub(crate) mod fs_type;
@@ -55,6 +56,13 @@ pub(crate) use super_block::SuperBlock;
 
 use kernel::ffi;
 use kernel::prelude::*;
+
+/// Whether the calling task has `CAP_SYS_ADMIN` (`capable`, which also marks the task as having
+/// used it).
+pub(crate) fn capable_sys_admin() -> bool {
+    // SAFETY: `capable` only reads the current task's credentials.
+    unsafe { crate::bindings::capable(crate::bindings::CAP_SYS_ADMIN as ffi::c_int) }
+}
 
 /// Turns a `Result` into the errno convention of VFS callbacks (0 or a negative errno).
 pub(crate) fn errno(r: Result) -> ffi::c_int {
@@ -92,6 +100,8 @@ unsafe impl OpsTable for crate::bindings::super_operations {}
 unsafe impl OpsTable for crate::bindings::address_space_operations {}
 // SAFETY: `vm_operations_struct` holds nullable function pointers and a `name` function pointer.
 unsafe impl OpsTable for crate::bindings::vm_operations_struct {}
+// SAFETY: `export_operations` holds nullable function pointers and `flags`, an integer.
+unsafe impl OpsTable for crate::bindings::export_operations {}
 
 /// The empty table of type `T`, for the fields a table built from a trait leaves out.
 pub(crate) const fn empty_table<T: OpsTable>() -> T {

@@ -176,6 +176,16 @@ impl<T: FileSystem> SuperOpsTable<T> {
         } else {
             None
         },
+        freeze_fs: if T::HAS_FREEZE_FS {
+            Some(freeze_fs::<T>)
+        } else {
+            None
+        },
+        unfreeze_fs: if T::HAS_UNFREEZE_FS {
+            Some(unfreeze_fs::<T>)
+        } else {
+            None
+        },
         ..empty_table()
     };
 }
@@ -265,4 +275,49 @@ unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut bindings::super_block) {
     // `s_fs_info` is still set.
     let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
     T::put_super(sb);
+}
+
+/// `freeze_fs`.
+///
+/// # Safety
+///
+/// The [callback contract](crate::vfs#callbacks).
+unsafe extern "C" fn freeze_fs<T: FileSystem>(sb: *mut bindings::super_block) -> ffi::c_int {
+    // SAFETY: the callback contract: a valid super block of `T`.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    errno(T::freeze_fs(sb))
+}
+
+/// `unfreeze_fs`.
+///
+/// # Safety
+///
+/// The [callback contract](crate::vfs#callbacks).
+unsafe extern "C" fn unfreeze_fs<T: FileSystem>(sb: *mut bindings::super_block) -> ffi::c_int {
+    // SAFETY: the callback contract: a valid super block of `T`.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    errno(T::unfreeze_fs(sb))
+}
+
+/// Freeze protection of an internal write (`sb_start_intwrite`), released when dropped.
+pub(crate) struct IntwriteGuard<'a, T: FileSystem> {
+    sb: &'a SuperBlock<T>,
+}
+
+impl<T: FileSystem> SuperBlock<T> {
+    /// Waits while the filesystem is frozen, then holds off freezing until the guard is dropped
+    /// (`sb_start_intwrite`): for writes the filesystem makes on its own, such as freeing an
+    /// evicted inode.
+    pub(crate) fn start_intwrite(&self) -> IntwriteGuard<'_, T> {
+        // SAFETY: the super block is valid; the guard ends the protection.
+        unsafe { bindings::ferrite_sb_start_intwrite(self.as_ptr()) };
+        IntwriteGuard { sb: self }
+    }
+}
+
+impl<T: FileSystem> Drop for IntwriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `start_intwrite` took the protection this releases.
+        unsafe { bindings::ferrite_sb_end_intwrite(self.sb.as_ptr()) };
+    }
 }

@@ -219,6 +219,16 @@ int ferrite_finish_open_simple(struct file *file, int error)
 	return finish_open_simple(file, error);
 }
 
+void ferrite_sb_start_intwrite(struct super_block *sb)
+{
+	sb_start_intwrite(sb);
+}
+
+void ferrite_sb_end_intwrite(struct super_block *sb)
+{
+	sb_end_intwrite(sb);
+}
+
 void ferrite_sb_start_pagefault(struct super_block *sb)
 {
 	sb_start_pagefault(sb);

@@ -103,6 +103,9 @@ void ferrite_set_delayed_kfree(struct delayed_call *done, void *buf);
 int ferrite_sb_init(struct super_block *sb, unsigned long magic, const void *ops, long long maxbytes,
 		    unsigned int max_links, const u8 *uuid);
 struct address_space;
+/* sb_start_intwrite()/sb_end_intwrite(). */
+void ferrite_sb_start_intwrite(struct super_block *sb);
+void ferrite_sb_end_intwrite(struct super_block *sb);
 /* sb_start_pagefault()/sb_end_pagefault(). */
 void ferrite_sb_start_pagefault(struct super_block *sb);
 void ferrite_sb_end_pagefault(struct super_block *sb);

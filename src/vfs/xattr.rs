@@ -118,8 +118,7 @@ const fn handler<T: Xattrs>(
 
 /// Whether the caller may see `trusted.` names (`CAP_SYS_ADMIN`), as other filesystems list them.
 pub(crate) fn may_list_trusted() -> bool {
-    // SAFETY: `capable` only reads the current task's credentials.
-    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as ffi::c_int) }
+    super::capable_sys_admin()
 }
 
 /// `list` of the `trusted.` handler.

@@ -3,7 +3,7 @@
 //! The trampolines of [`InodeOpsTable`](super::ops::InodeOpsTable): each turns the VFS's raw
 //! arguments into the wrappers and calls the [`InodeOperations`] method.
 
-use super::ops::{FiemapInfo, InodeOperations};
+use super::ops::{FiemapInfo, FileAttr, InodeOperations};
 use super::Inode;
 use crate::bindings;
 use crate::vfs::xattr::{AclRef, AclType, XattrList};
@@ -320,9 +320,10 @@ pub(super) unsafe extern "C" fn fileattr_get<I: InodeOperations>(
         return ENOENT.to_errno();
     };
     match I::fileattr_get(inode) {
-        Ok(xflags) => {
-            // SAFETY: `fa` is valid for writing; `fileattr_fill_xflags` sets the flags from them.
-            unsafe { bindings::fileattr_fill_xflags(fa, xflags) };
+        Ok(flags) => {
+            // SAFETY: `fa` is valid for writing; `fileattr_fill_flags` sets the `FS_XFLAG_*`
+            // flags from them.
+            unsafe { bindings::fileattr_fill_flags(fa, flags) };
             0
         }
         Err(e) => e.to_errno(),
@@ -404,4 +405,25 @@ pub(super) unsafe extern "C" fn set_acl<I: InodeOperations>(
         return EINVAL.to_errno();
     };
     errno(I::set_acl(idmap, dentry, acl, kind))
+}
+
+/// `fileattr_set`.
+///
+/// # Safety
+///
+/// The [callback contract](crate::vfs#callbacks): valid objects, `fa` valid for the call.
+pub(super) unsafe extern "C" fn fileattr_set<I: InodeOperations>(
+    idmap: *mut bindings::mnt_idmap,
+    dentry: *mut bindings::dentry,
+    fa: *mut bindings::fileattr,
+) -> ffi::c_int {
+    // SAFETY: the callback contract: valid objects of `I::FileSystem` for the call.
+    let (idmap, dentry, fa) = unsafe {
+        (
+            Idmap::from_raw(idmap),
+            Dentry::from_raw(dentry),
+            FileAttr::from_raw(fa),
+        )
+    };
+    errno(I::fileattr_set(idmap, dentry, fa))
 }

@@ -28,6 +28,45 @@ impl FiemapInfo {
     }
 }
 
+/// The flags being set by `FS_IOC_SETFLAGS` or `FS_IOC_FSSETXATTR` (`struct fileattr`).
+///
+/// # Invariants
+///
+/// The wrapped structure is valid for the `fileattr_set` callback that borrows it.
+#[repr(transparent)]
+pub(crate) struct FileAttr(Opaque<bindings::fileattr>);
+
+impl FileAttr {
+    /// Borrows the structure behind `p`.
+    ///
+    /// # Safety
+    ///
+    /// `p` is valid for reads for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(p: *mut bindings::fileattr) -> &'a Self {
+        // SAFETY: a transparent wrapper; the caller guarantees validity.
+        unsafe { &*p.cast::<Self>() }
+    }
+
+    fn get(&self) -> &bindings::fileattr {
+        // SAFETY: valid for reads while borrowed (type invariant); nothing writes it meanwhile.
+        unsafe { &*self.0.get() }
+    }
+
+    /// The requested `FS_*_FL` flags (also for `FS_IOC_FSSETXATTR`, whose `FS_XFLAG_*` the VFS
+    /// translates).
+    pub(crate) fn flags(&self) -> u32 {
+        self.get().flags
+    }
+
+    /// `FS_XFLAG_*` flags, extent size hints and project id that have no `FS_*_FL` form (those of
+    /// `FS_IOC_FSSETXATTR`), if any were asked for.
+    pub(crate) fn extended(&self) -> Option<(u32, u32, u32, u32)> {
+        let a = self.get();
+        a.fsx_valid()
+            .then_some((a.fsx_xflags, a.fsx_extsize, a.fsx_projid, a.fsx_cowextsize))
+    }
+}
+
 /// The operations of one kind of inode of a filesystem (directories, regular files, symbolic
 /// links, special files). Each method is the C operation of the same name, with the VFS's locks
 /// held as `Documentation/filesystems/locking.rst` says; those not implemented are NULL in the
@@ -139,8 +178,15 @@ pub(crate) trait InodeOperations {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `fileattr_get`: the inode's `FS_XFLAG_*` flags.
+    /// `fileattr_get`: the inode's `FS_*_FL` flags (`FS_IOC_GETFLAGS`; the VFS derives the
+    /// `FS_XFLAG_*` of `FS_IOC_FSGETXATTR` from them).
     fn fileattr_get(_inode: &Inode<Self::FileSystem>) -> Result<u32> {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `fileattr_set`: `FS_IOC_SETFLAGS` or `FS_IOC_FSSETXATTR` on the inode of `dentry`, which
+    /// the VFS has locked after checking ownership and `CAP_LINUX_IMMUTABLE`.
+    fn fileattr_set(_idmap: &Idmap, _dentry: &Dentry<Self::FileSystem>, _fa: &FileAttr) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -234,6 +280,11 @@ impl<I: InodeOperations> InodeOpsTable<I> {
         },
         fileattr_get: if I::HAS_FILEATTR_GET {
             Some(fileattr_get::<I>)
+        } else {
+            None
+        },
+        fileattr_set: if I::HAS_FILEATTR_SET {
+            Some(fileattr_set::<I>)
         } else {
             None
         },

@@ -17,6 +17,9 @@
 //! fstest writeback-check TRACEFS INO --pages N
 //!                               the kernel's DAX writeback of inode INO in the trace buffer
 //!                               covered pages 0..N, each exactly once (see trace.rs)
+//! fstest handle save PATH OUT | open MOUNT IN
+//!                               an export handle of PATH written to OUT; IN opened by handle
+//!                               on MOUNT, its bytes printed
 //! fstest explore list | fill DEV BYTES | save BYTES OUT | setup NAME DIR | run NAME DEV MNT CTL
 //!                               the crash-state explorer's workloads (see explore.rs)
 //! fstest fuzz run SEEDS FIRST COUNT BASE DEV MNT OUT
@@ -51,6 +54,7 @@ const USAGE: &str =
        fstest mmap sync-check FILE --min M [--pages N]
        fstest mmap bench FILE --size BYTES
        fstest writeback-check TRACEFS INO --pages N
+       fstest handle save PATH OUT | handle open MOUNT IN
        fstest explore list | fill DEV BYTES | save BYTES OUT | setup NAME DIR | run NAME DEV MNT CTL
        fstest fuzz run SEEDS FIRST COUNT BASE DEV MNT OUT";
 
@@ -192,6 +196,8 @@ fn main() -> ExitCode {
         ["mmap", cmd, path, opts @ ..] => cmd_mmap(cmd, path, opts),
         ["writeback-check", tracefs, ino, "--pages", n] => number(ino)
             .and_then(|ino| number(n).and_then(|n| trace::check(Path::new(tracefs), ino, n))),
+        ["handle", "save", path, out] => cmd_handle_save(path, out),
+        ["handle", "open", mount, file] => cmd_handle_open(mount, file),
         ["explore", "list"] => {
             for (name, what) in explore::WORKLOADS {
                 println!("{name}\t{what}");
@@ -234,6 +240,42 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("fstest: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `fstest handle save PATH OUT`: the handle as "TYPE HEX" in OUT.
+fn cmd_handle_save(path: &str, out: &str) -> Result<bool, String> {
+    let h = sys::name_to_handle(path).map_err(|e| format!("name_to_handle_at {path}: {e}"))?;
+    let hex: String = h.bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(out, format!("{} {hex}\n", h.kind)).map_err(|e| format!("{out}: {e}"))?;
+    Ok(true)
+}
+
+/// `fstest handle open MOUNT IN`: opens the handle in IN and prints the file's bytes, or the
+/// errno (exit 1).
+fn cmd_handle_open(mount: &str, file: &str) -> Result<bool, String> {
+    use std::io::Read;
+    let s = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let (kind, hex) = s.trim().split_once(' ').ok_or("bad handle file")?;
+    let bytes = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|e| e.to_string())?;
+    let h = sys::Handle {
+        kind: kind.parse().map_err(|_| "bad handle type")?,
+        bytes,
+    };
+    match sys::open_by_handle(mount, &h, libc::O_RDONLY) {
+        Ok(mut f) => {
+            let mut v = Vec::new();
+            f.read_to_end(&mut v).map_err(|e| e.to_string())?;
+            print!("{}", String::from_utf8_lossy(&v));
+            Ok(true)
+        }
+        Err(e) => {
+            println!("{}", e.name());
+            Ok(false)
         }
     }
 }

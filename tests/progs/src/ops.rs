@@ -188,7 +188,7 @@ pub fn run(dir: &Path) -> Result<Report, String> {
     std::fs::create_dir(&b).map_err(|e| format!("mkdir {}: {e}", b.display()))?;
     let mut r = Report::default();
     type Group = fn(&mut Report, &Path) -> Res<()>;
-    let groups: [(&str, Group); 20] = [
+    let groups: [(&str, Group); 22] = [
         ("create-open", create_open),
         ("mkdir-rmdir", mkdir_rmdir),
         ("links", links),
@@ -209,6 +209,8 @@ pub fn run(dir: &Path) -> Result<Report, String> {
         ("ownership", ownership),
         ("xattrs", xattrs),
         ("acls", acls),
+        ("flags", flags),
+        ("handles", handles),
     ];
     for (i, (name, f)) in groups.into_iter().enumerate() {
         let sub = b.join(format!("s{i:02}"));
@@ -1405,6 +1407,29 @@ fn fiemap(r: &mut Report, b: &Path) -> Res<()> {
         ext.last()
             .is_some_and(|e| e.flags & sys::FIEMAP_EXTENT_LAST != 0),
     );
+    // FIBMAP: a device block for a written file block, 0 for a hole; the block FIEMAP names.
+    let first = ext.first().map(|e| e.physical / 4096);
+    r.value(
+        "fibmap-written",
+        sys::fibmap(&f, 1).map_or_else(|e| e.name(), |n| crate::report::yn(n != 0).into()),
+        "yes",
+    );
+    r.value(
+        "fibmap-agrees-with-fiemap",
+        sys::fibmap(&f, 0)
+            .map_or_else(|e| e.name(), |n| crate::report::yn(Some(n) == first).into()),
+        "yes",
+    );
+    r.value(
+        "fibmap-hole",
+        sys::fibmap(&f, 100).map_or_else(|e| e.name(), |n| n.to_string()),
+        0,
+    );
+    r.value(
+        "fibmap-past-eof",
+        sys::fibmap(&f, 1000).map_or_else(|e| e.name(), |n| n.to_string()),
+        0,
+    );
     let e = sys::open(b.join("empty"), libc::O_CREAT | libc::O_RDWR, 0o644)?;
     r.value(
         "fiemap-empty",
@@ -2056,5 +2081,256 @@ fn acls(r: &mut Report, b: &Path) -> Res<()> {
         stat_line(&d2.join("g")),
         want("reg", 0o644, 1, Some(0)),
     );
+    Ok(())
+}
+
+/// Flags every filesystem reports alike (others, such as ext4's extents flag and ferrite's
+/// DAX flag, are the filesystem's own).
+const USER_FLAGS: u32 = 0x08 | 0x10 | 0x20 | 0x40 | 0x80;
+
+/// `lsattr`'s letters of the user flags of `p`, or the errno.
+fn attr_letters(p: &Path) -> String {
+    match sys::get_flags(p) {
+        Ok(f) => [
+            (0x08, 'S'),
+            (0x10, 'i'),
+            (0x20, 'a'),
+            (0x40, 'd'),
+            (0x80, 'A'),
+        ]
+        .iter()
+        .map(|&(b, c)| if f & USER_FLAGS & b != 0 { c } else { '-' })
+        .collect(),
+        Err(e) => e.name(),
+    }
+}
+
+/// `chattr`: the flags of `p` with `set` added and `clear` taken away.
+fn chattr(p: &Path, set: u32, clear: u32) -> Res<()> {
+    let f = sys::get_flags(p)?;
+    sys::set_flags(p, (f | set) & !clear)
+}
+
+const IMMUTABLE: u32 = 0x10;
+const APPEND: u32 = 0x20;
+
+fn flags(r: &mut Report, b: &Path) -> Res<()> {
+    let f = b.join("f");
+    create(&f, b"0123456789")?;
+    r.value("new-flags", attr_letters(&f), "-----");
+    let aged = age(&[&f])?;
+    r.step("chattr +i", chattr(&f, IMMUTABLE, 0), "ok");
+    r.value("chattr-times", aged.report(0, false), C_ONLY);
+    r.value("immutable-flags", attr_letters(&f), "-i---");
+    let mut x = sys::FsXattr::default();
+    r.step("fsgetxattr", sys::fsxattr(&f, &mut x, true), "ok");
+    r.value("fsgetxattr-immutable", x.xflags & 0x8, 0x8);
+    let pre = sys::open(&f, libc::O_RDWR, 0)?;
+    r.step(
+        "immutable-open-write",
+        sys::open(&f, libc::O_WRONLY, 0).map(drop),
+        "EPERM",
+    );
+    r.step(
+        "immutable-write-open-fd",
+        pre.write_at(b"x", 0).map(drop).map_err(sys::Errno::from),
+        "EPERM",
+    );
+    r.step(
+        "immutable-fallocate",
+        sys::fallocate(&pre, 0, 0, 8192),
+        "EPERM",
+    );
+    r.step(
+        "immutable-punch",
+        sys::fallocate(
+            &pre,
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            0,
+            4096,
+        ),
+        "EPERM",
+    );
+    r.step("immutable-truncate", sys::truncate(&f, 0), "EPERM");
+    r.step("immutable-chmod", sys::chmod(&f, 0o600), "EPERM");
+    r.step(
+        "immutable-chown",
+        sys::lchown(&f, Some(1000), None),
+        "EPERM",
+    );
+    r.step("immutable-unlink", sys::unlink(&f), "EPERM");
+    r.step("immutable-rename", sys::rename(&f, b.join("g")), "EPERM");
+    r.step("immutable-link", sys::link(&f, b.join("h")), "EPERM");
+    r.step(
+        "immutable-setxattr",
+        sys::lsetxattr(&f, "user.x", b"v", 0),
+        "EPERM",
+    );
+    r.step(
+        "immutable-utimes",
+        sys::set_times(&f, Some(PAST), Some(PAST)),
+        "EPERM",
+    );
+    r.value(
+        "immutable-content",
+        content_is(&f, b"0123456789").map_or_else(|e| e.name(), |b| crate::report::yn(b).into()),
+        "yes",
+    );
+    drop(pre);
+    r.step(
+        "chattr-as-owner",
+        sys::as_user(1000, 1000, || {
+            let g = b.join("mine");
+            create(&g, b"")?;
+            chattr(&g, APPEND, 0)
+        }),
+        "EPERM",
+    );
+    r.step("chattr -i", chattr(&f, 0, IMMUTABLE), "ok");
+    r.step(
+        "mutable-again-write",
+        sys::open(&f, libc::O_WRONLY, 0).map(drop),
+        "ok",
+    );
+
+    let a = b.join("a");
+    create(&a, b"log\n")?;
+    r.step("chattr +a", chattr(&a, APPEND, 0), "ok");
+    r.value("append-flags", attr_letters(&a), "--a--");
+    r.step(
+        "append-open-write",
+        sys::open(&a, libc::O_WRONLY, 0).map(drop),
+        "EPERM",
+    );
+    r.step(
+        "append-open-trunc",
+        sys::open(&a, libc::O_WRONLY | libc::O_APPEND | libc::O_TRUNC, 0).map(drop),
+        "EPERM",
+    );
+    let af = sys::open(&a, libc::O_WRONLY | libc::O_APPEND, 0);
+    r.step(
+        "append-open-append",
+        af.as_ref().map(drop).map_err(|e| *e),
+        "ok",
+    );
+    if let Ok(mut af) = af {
+        r.step(
+            "append-write",
+            af.write_all(b"more\n").map_err(sys::Errno::from),
+            "ok",
+        );
+    }
+    r.value(
+        "append-content",
+        content_is(&a, b"log\nmore\n").map_or_else(|e| e.name(), |b| crate::report::yn(b).into()),
+        "yes",
+    );
+    r.step("append-truncate", sys::truncate(&a, 0), "EPERM");
+    r.step("append-unlink", sys::unlink(&a), "EPERM");
+    let rw = sys::open(&a, libc::O_RDWR | libc::O_APPEND, 0)?;
+    r.step(
+        "append-punch",
+        sys::fallocate(
+            &rw,
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            0,
+            4096,
+        ),
+        "EPERM",
+    );
+    r.step(
+        "append-mmap-shared-write",
+        sys::mmap_shared_rw(&rw, 4096),
+        "EACCES",
+    );
+    drop(rw);
+    // A directory: immutable refuses new entries, append-only refuses removals; sync, nodump
+    // and noatime are inherited by new entries.
+    let d = b.join("d");
+    std::fs::create_dir(&d)?;
+    create(&d.join("old"), b"")?;
+    r.step("chattr +SdA dir", chattr(&d, 0x08 | 0x40 | 0x80, 0), "ok");
+    create(&d.join("new"), b"")?;
+    r.value("inherited-flags", attr_letters(&d.join("new")), "S--dA");
+    std::fs::create_dir(d.join("sub"))?;
+    r.value("inherited-dir-flags", attr_letters(&d.join("sub")), "S--dA");
+    r.step("chattr +a dir", chattr(&d, APPEND, 0), "ok");
+    r.step("append-dir-create", create(&d.join("c"), b""), "ok");
+    r.step("append-dir-unlink", sys::unlink(d.join("old")), "EPERM");
+    r.step("chattr +i dir", chattr(&d, IMMUTABLE, APPEND), "ok");
+    r.step("immutable-dir-create", create(&d.join("c2"), b""), "EPERM");
+    r.step(
+        "immutable-dir-rename-in",
+        sys::rename(b.join("a"), d.join("a")),
+        "EPERM",
+    );
+    r.step("chattr -i dir", chattr(&d, 0, IMMUTABLE), "ok");
+    r.step("unsupported-flag", chattr(&f, 0x0080_0000, 0), "EOPNOTSUPP");
+    // Left set on purpose: the remount check sees the flags persist.
+    r.step("chattr +d", chattr(&f, 0x40, 0), "ok");
+    Ok(())
+}
+
+fn handles(r: &mut Report, b: &Path) -> Res<()> {
+    let f = b.join("f");
+    create(&f, b"by handle")?;
+    let Some(h) = r.step("name-to-handle", sys::name_to_handle(&f), "ok") else {
+        return Ok(());
+    };
+    let read = |h: &sys::Handle| -> String {
+        match sys::open_by_handle(b, h, libc::O_RDONLY) {
+            Ok(mut file) => {
+                let mut s = String::new();
+                match file.read_to_string(&mut s) {
+                    Ok(_) => format!("{s:?}"),
+                    Err(e) => sys::Errno::from(e).name(),
+                }
+            }
+            Err(e) => e.name(),
+        }
+    };
+    r.value("open-by-handle", read(&h), "\"by handle\"");
+    sys::rename(&f, b.join("g"))?;
+    r.value("open-by-handle-renamed", read(&h), "\"by handle\"");
+    sys::link(b.join("g"), b.join("h"))?;
+    sys::unlink(b.join("g"))?;
+    r.value("open-by-handle-other-link", read(&h), "\"by handle\"");
+    let d = b.join("d");
+    std::fs::create_dir(&d)?;
+    create(&d.join("in"), b"")?;
+    let Some(dh) = r.step("name-to-handle-dir", sys::name_to_handle(&d), "ok") else {
+        return Ok(());
+    };
+    r.step(
+        "open-by-handle-dir",
+        sys::open_by_handle(b, &dh, libc::O_RDONLY | libc::O_DIRECTORY).and_then(|df| {
+            // The directory is usable: its entry is there.
+            use std::os::fd::AsRawFd;
+            let c = std::ffi::CString::new("in").unwrap_or_default();
+            let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+            // SAFETY: `c` is NUL-terminated, `st` writable.
+            match unsafe { libc::fstatat(df.as_raw_fd(), c.as_ptr(), st.as_mut_ptr(), 0) } {
+                0 => Ok(()),
+                _ => Err(sys::Errno::last()),
+            }
+        }),
+        "ok",
+    );
+    let mut bad = h.clone();
+    if let Some(x) = bad.bytes.get_mut(0) {
+        *x ^= 0x55;
+    }
+    r.value("open-by-handle-garbage", read(&bad), "ESTALE");
+    // Open, then unlinked: the handle finds the file while it is open, not after.
+    let keep = sys::open(b.join("h"), libc::O_RDONLY, 0)?;
+    sys::unlink(b.join("h"))?;
+    r.value("open-by-handle-unlinked-open", read(&h), "\"by handle\"");
+    drop(keep);
+    r.value("open-by-handle-deleted", read(&h), "ESTALE");
+    // New files may take the inode number again; the generation tells them apart.
+    for i in 0..8 {
+        create(&b.join(format!("new{i}")), b"")?;
+    }
+    r.value("open-by-handle-reused", read(&h), "ESTALE");
     Ok(())
 }

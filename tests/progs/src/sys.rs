@@ -264,6 +264,8 @@ pub struct FiemapExtent {
     pub logical: u64,
     /// Length in bytes.
     pub length: u64,
+    /// Byte offset on the device.
+    pub physical: u64,
     /// `FIEMAP_EXTENT_*` flags.
     pub flags: u32,
 }
@@ -321,6 +323,7 @@ pub fn fiemap(f: &File) -> Res<Vec<FiemapExtent>> {
         .map(|e| FiemapExtent {
             logical: e.fe_logical,
             length: e.fe_length,
+            physical: e.fe_physical,
             flags: e.fe_flags,
         })
         .collect())
@@ -575,5 +578,157 @@ pub fn lremovexattr(p: impl AsRef<Path>, name: &str) -> Res<()> {
     );
     // SAFETY: both strings are NUL-terminated.
     check(unsafe { libc::lremovexattr(c.as_ptr(), n.as_ptr()) })?;
+    Ok(())
+}
+
+/// `FS_IOC_GETFLAGS`.
+pub const FS_IOC_GETFLAGS: libc::c_ulong = 0x8008_6601;
+/// `FS_IOC_SETFLAGS`.
+pub const FS_IOC_SETFLAGS: libc::c_ulong = 0x4008_6602;
+/// `FS_IOC_FSGETXATTR`.
+pub const FS_IOC_FSGETXATTR: libc::c_ulong = 0x801c_581f;
+/// `FS_IOC_FSSETXATTR`.
+pub const FS_IOC_FSSETXATTR: libc::c_ulong = 0x401c_5820;
+
+/// The inode flags of `p` (`FS_IOC_GETFLAGS`, as lsattr reads them).
+pub fn get_flags(p: impl AsRef<Path>) -> Res<u32> {
+    let f = open(p, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
+    let mut flags: libc::c_int = 0;
+    // SAFETY: the ioctl writes one int to `flags`.
+    check(unsafe { libc::ioctl(f.as_raw_fd(), FS_IOC_GETFLAGS, &mut flags) })?;
+    Ok(flags as u32)
+}
+
+/// Sets the inode flags of `p` (`FS_IOC_SETFLAGS`, as chattr does).
+pub fn set_flags(p: impl AsRef<Path>, flags: u32) -> Res<()> {
+    let f = open(p, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
+    let flags = flags as libc::c_int;
+    // SAFETY: the ioctl reads one int from `flags`.
+    check(unsafe { libc::ioctl(f.as_raw_fd(), FS_IOC_SETFLAGS, &flags) })?;
+    Ok(())
+}
+
+/// `struct fsxattr`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct FsXattr {
+    pub xflags: u32,
+    pub extsize: u32,
+    pub nextents: u32,
+    pub projid: u32,
+    pub cowextsize: u32,
+    pub pad: [u8; 8],
+}
+
+/// `FS_IOC_FSGETXATTR` (`ioctl` `get` true) or `FS_IOC_FSSETXATTR` of `p`.
+pub fn fsxattr(p: impl AsRef<Path>, x: &mut FsXattr, get: bool) -> Res<()> {
+    let f = open(p, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
+    let req = if get {
+        FS_IOC_FSGETXATTR
+    } else {
+        FS_IOC_FSSETXATTR
+    };
+    // SAFETY: the ioctl reads or writes one `struct fsxattr`.
+    check(unsafe { libc::ioctl(f.as_raw_fd(), req, x as *mut FsXattr) })?;
+    Ok(())
+}
+
+/// `truncate(2)`.
+pub fn truncate(p: impl AsRef<Path>, len: i64) -> Res<()> {
+    let c = cpath(p)?;
+    // SAFETY: `c` is NUL-terminated.
+    check(unsafe { libc::truncate(c.as_ptr(), len) })?;
+    Ok(())
+}
+
+/// Maps `len` bytes of `f` shared and writable, and unmaps them again: whether that is allowed.
+pub fn mmap_shared_rw(f: &File, len: usize) -> Res<()> {
+    // SAFETY: a new mapping at an address of the kernel's choosing; unmapped right after.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(Errno::last());
+    }
+    // SAFETY: `p` is the mapping just made, of `len` bytes.
+    unsafe { libc::munmap(p, len) };
+    Ok(())
+}
+
+/// `FIBMAP`: the device block (in filesystem blocks) of file block `block`, 0 for a hole.
+pub fn fibmap(f: &File, block: u32) -> Res<u64> {
+    let mut b = block as libc::c_int;
+    // SAFETY: FIBMAP reads and writes one int.
+    check(unsafe { libc::ioctl(f.as_raw_fd(), 1, &mut b) })?;
+    Ok(b as u32 as u64)
+}
+
+/// An export handle (`struct file_handle`): its type and bytes, and the mount id it is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handle {
+    pub kind: i32,
+    pub bytes: Vec<u8>,
+}
+
+/// `name_to_handle_at(AT_FDCWD, p, ..., 0)`.
+pub fn name_to_handle(p: impl AsRef<Path>) -> Res<Handle> {
+    let c = cpath(p)?;
+    // struct file_handle { u32 handle_bytes; int handle_type; unsigned char f_handle[]; }
+    let mut buf = vec![0u8; 8 + 128];
+    buf[..4].copy_from_slice(&128u32.to_ne_bytes());
+    let mut mount_id: libc::c_int = 0;
+    // SAFETY: `buf` is a file_handle with room for 128 bytes; `mount_id` is writable.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_name_to_handle_at,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            buf.as_mut_ptr(),
+            &mut mount_id,
+            0,
+        ) as libc::c_int
+    })?;
+    let n = u32::from_ne_bytes(buf[..4].try_into().unwrap_or_default()) as usize;
+    let kind = i32::from_ne_bytes(buf[4..8].try_into().unwrap_or_default());
+    Ok(Handle {
+        kind,
+        bytes: buf[8..8 + n.min(128)].to_vec(),
+    })
+}
+
+/// `open_by_handle_at(mount, h, flags)`, `mount` being any path on the filesystem.
+pub fn open_by_handle(mount: impl AsRef<Path>, h: &Handle, flags: i32) -> Res<File> {
+    let m = open(mount, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    let mut buf = (h.bytes.len() as u32).to_ne_bytes().to_vec();
+    buf.extend_from_slice(&h.kind.to_ne_bytes());
+    buf.extend_from_slice(&h.bytes);
+    // SAFETY: `buf` is a complete file_handle; the result is a new descriptor or -1.
+    let fd = check(unsafe {
+        libc::syscall(
+            libc::SYS_open_by_handle_at,
+            m.as_raw_fd(),
+            buf.as_ptr(),
+            flags | libc::O_CLOEXEC,
+        ) as libc::c_int
+    })?;
+    // SAFETY: a new descriptor nothing else owns.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// `FS_IOC_SETFSLABEL` on the filesystem of `p`.
+pub fn set_label(p: impl AsRef<Path>, label: &str) -> Res<()> {
+    let f = open(p, libc::O_RDONLY, 0)?;
+    let mut buf = [0u8; 256];
+    let n = label.len().min(255);
+    buf[..n].copy_from_slice(&label.as_bytes()[..n]);
+    // SAFETY: the ioctl reads 256 bytes from `buf`.
+    check(unsafe { libc::ioctl(f.as_raw_fd(), 0x4100_9432, buf.as_ptr()) })?;
     Ok(())
 }

@@ -170,7 +170,6 @@ impl Bitmap {
     }
 
     /// Whether bit `n` is set.
-    #[cfg(feature = "inspect")]
     pub fn get<I: BlockIo>(
         &self,
         io: &I,

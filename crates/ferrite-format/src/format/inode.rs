@@ -16,6 +16,34 @@ pub const INODES_PER_BLOCK: u64 = (BLOCK_SIZE / INODE_SIZE) as u64;
 pub const INLINE_DATA_MAX: usize = 140;
 /// Inode flag: the data area holds the file's bytes (short symlinks).
 pub const INODE_FLAG_INLINE: u32 = 1;
+/// Inode flag (`chattr +S`): writes are synchronous (ferrite's always are).
+pub const INODE_FLAG_SYNC: u32 = 0x08;
+/// Inode flag (`chattr +i`): the file cannot be changed, linked, renamed or removed.
+pub const INODE_FLAG_IMMUTABLE: u32 = 0x10;
+/// Inode flag (`chattr +a`): the file can only be appended to.
+pub const INODE_FLAG_APPEND: u32 = 0x20;
+/// Inode flag (`chattr +d`): dump(8) skips the file.
+pub const INODE_FLAG_NODUMP: u32 = 0x40;
+/// Inode flag (`chattr +A`): reads do not update the access time.
+pub const INODE_FLAG_NOATIME: u32 = 0x80;
+/// The flags users set (`FS_IOC_SETFLAGS`); their values are Linux's `FS_*_FL`.
+pub const INODE_FLAGS_USER: u32 = INODE_FLAG_SYNC
+    | INODE_FLAG_IMMUTABLE
+    | INODE_FLAG_APPEND
+    | INODE_FLAG_NODUMP
+    | INODE_FLAG_NOATIME;
+/// The user flags an inode other than a regular file or directory may have (as ext4).
+pub const INODE_FLAGS_OTHER: u32 = INODE_FLAG_NODUMP | INODE_FLAG_NOATIME;
+/// The user flags a new inode takes from its directory (as ext4).
+pub const INODE_FLAGS_INHERITED: u32 = INODE_FLAG_SYNC | INODE_FLAG_NODUMP | INODE_FLAG_NOATIME;
+
+/// The user flags an inode of `mode` may have.
+pub fn user_flags_for(mode: u32) -> u32 {
+    match mode & S_IFMT {
+        S_IFREG | S_IFDIR => INODE_FLAGS_USER,
+        _ => INODE_FLAGS_OTHER,
+    }
+}
 
 /// File type mask of `mode`.
 pub const S_IFMT: u32 = 0o170000;

@@ -294,6 +294,39 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
         Ok(())
     }
 
+    /// Sets the label in both superblocks (one transaction in the kernel): `label` NUL-padded.
+    /// Returns the primary superblock as written.
+    pub fn set_label(
+        &mut self,
+        label: &[u8; super::format::LABEL_MAX],
+    ) -> Result<DiskSuperblock, Error<I::Error>> {
+        let backup = self.sb.layout.backup_sb;
+        let mut primary = None;
+        for blk in [0, backup] {
+            self.io.read(blk, &mut self.scratch.a).map_err(Error::Io)?;
+            let mut s = DiskSuperblock::decode(&self.scratch.a)?;
+            s.label = *label;
+            s.encode(&mut self.scratch.b);
+            self.io.write(blk, &self.scratch.b).map_err(Error::Io)?;
+            primary.get_or_insert(s);
+        }
+        primary.ok_or(Error::Invalid)
+    }
+
+    /// The record of inode `ino` if the inode is in use (its bitmap bit set; it may have no
+    /// links left, while open); `None` for any other number, in range or not (an export handle
+    /// of a file that is gone).
+    pub fn live_inode(&mut self, ino: u64) -> Result<Option<DiskInode>, Error<I::Error>> {
+        if ino == 0 || ino >= self.sb.layout.inode_count {
+            return Ok(None);
+        }
+        let bm = Bitmap::inodes(&self.sb.layout);
+        if !bm.get(&*self.io, ino, &mut self.scratch.a)? {
+            return Ok(None);
+        }
+        self.read_inode(ino).map(Some)
+    }
+
     /// (free data blocks, free inodes), counted in the bitmaps.
     pub fn free_counts(&mut self) -> Result<(u64, u64), Error<I::Error>> {
         let layout = self.sb.layout;

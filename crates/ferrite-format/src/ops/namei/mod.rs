@@ -16,10 +16,11 @@
 mod rename;
 
 use super::super::format::{
-    dir_check_name, dir_insert, dir_remove, extent_insert, file_type, inode_location, Bitmap,
-    BlockIo, Corrupt, DirEntry, DirRoot, DiskInode, Error, Extent, ExtentLookup, ExtentRoot,
-    InodeData, Timespec, BLOCK_SIZE, FT_LNK, INLINE_DATA_MAX, INODE_FLAG_INLINE, INODE_SIZE,
-    S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT,
+    dir_check_name, dir_insert, dir_remove, extent_insert, file_type, inode_location,
+    user_flags_for, Bitmap, BlockIo, Corrupt, DirEntry, DirRoot, DiskInode, Error, Extent,
+    ExtentLookup, ExtentRoot, InodeData, Timespec, BLOCK_SIZE, FT_LNK, INLINE_DATA_MAX,
+    INODE_FLAGS_INHERITED, INODE_FLAG_INLINE, INODE_SIZE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK,
+    S_IFMT,
 };
 use super::{dir_root, Counting, Ctx, NewInodeAttrs};
 
@@ -194,6 +195,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         self.check_absent(&d, name)?;
         let ino = self.pick_ino(dir)?;
         let mut new = new_record(ino, attr, mode);
+        new.flags |= d.flags & INODE_FLAGS_INHERITED & user_flags_for(mode);
         if mode & S_IFMT == S_IFDIR {
             new.nlink = 2;
             new.data = InodeData::Dir(DirRoot::empty(dir));
@@ -247,6 +249,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         self.check_absent(&d, name)?;
         let ino = self.pick_ino(dir)?;
         let mut new = new_record(ino, attr, mode);
+        new.flags |= d.flags & INODE_FLAGS_INHERITED & user_flags_for(mode);
         new.size = target.len() as u64;
         if target.len() <= INLINE_DATA_MAX {
             let mut a = [0u8; INLINE_DATA_MAX];
