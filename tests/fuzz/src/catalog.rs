@@ -65,6 +65,8 @@ pub struct Catalog {
     pub extents: Vec<(u64, Extent)>,
     /// Target blocks of long symlinks: (inode, block, target length).
     pub symlink_blocks: Vec<(u64, u64, u64)>,
+    /// Extended attribute blocks: (inode, block, the value blocks of its entries).
+    pub xattr_blocks: Vec<(u64, u64, Vec<u64>)>,
 }
 
 /// The record magics of the journal (`FJRD`, `FJRC`, `FJRS`).
@@ -104,6 +106,7 @@ impl Catalog {
             dir_nodes: Vec::new(),
             extents: Vec::new(),
             symlink_blocks: Vec::new(),
+            xattr_blocks: Vec::new(),
         };
         c.scan_log(seed);
         c.scan_inodes(&img, seed)?;
@@ -167,6 +170,19 @@ impl Catalog {
                 inline: matches!(i.data, InodeData::Inline(_)),
                 at,
             });
+            if i.xattr != 0 {
+                let x = seed
+                    .get(i.xattr as usize * BLOCK_SIZE..(i.xattr as usize + 1) * BLOCK_SIZE)
+                    .ok_or(format!("seed inode {ino}: xattr block past the image"))?;
+                let mut b = [0u8; BLOCK_SIZE];
+                b.copy_from_slice(x);
+                xattr_block_check(&b, i.xattr, ino, l.block_count)
+                    .map_err(|e| format!("seed inode {ino}: {e}"))?;
+                let values = xattr_entries(&b)
+                    .flat_map(|e| e.value.blocks().collect::<Vec<_>>())
+                    .collect();
+                self.xattr_blocks.push((ino, i.xattr, values));
+            }
             match &i.data {
                 InodeData::Extents(r) => {
                     let mut nodes = Vec::new();

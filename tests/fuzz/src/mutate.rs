@@ -593,6 +593,47 @@ impl Mutator<'_> {
         ))
     }
 
+    /// An xattr block: a header field or a byte of its entries, resealed or not; or a byte of
+    /// a value block (whose checksum is in the entry).
+    fn xattr_block(&self, img: &mut [u8], rng: &mut Rng) -> Option<Change> {
+        let (ino, blk, values) = rng.pick(&self.cat.xattr_blocks)?.clone();
+        let b = blk_at(blk);
+        if !values.is_empty() && rng.chance(1, 4) {
+            let v = *rng.pick(&values)?;
+            let k = rng.index(BS);
+            let old = get(img, blk_at(v) + k, 1);
+            let what = set_field(img, blk_at(v) + k, 1, &format!("byte {k}"), old ^ 0x5a);
+            return Some(Change::new(
+                format!("xattr value block {v} (inode {ino}) {what}"),
+                Seal::None,
+            ));
+        }
+        let used = get(img, b + 6, 2) as usize;
+        let (off, size, name) = match rng.below(6) {
+            0 => (4, 2, "count".to_string()),
+            1 => (6, 2, "used".to_string()),
+            2 => (8, 8, "owner".to_string()),
+            _ => {
+                // A byte, a length or a block number inside the entries.
+                let k = 32 + rng.index(used.clamp(1, BS - 36));
+                let size = *rng.pick(&[1usize, 1, 2, 4, 8])?;
+                (k.min(BS - 4 - size), size, format!("entry byte {k}"))
+            }
+        };
+        let old = get(img, b + off, size);
+        let new = new_value(rng, old, size, &self.edges);
+        let what = set_field(img, b + off, size, &name, new);
+        let seal = if rng.chance(3, 4) {
+            Seal::Block(blk)
+        } else {
+            Seal::None
+        };
+        Some(Change::new(
+            format!("xattr block {blk} (inode {ino}) {what}"),
+            seal,
+        ))
+    }
+
     /// The crafted structures.
     fn crafted(&self, img: &mut Vec<u8>, rng: &mut Rng) -> Option<Change> {
         match rng.below(13) {
@@ -1117,7 +1158,9 @@ impl Mutator<'_> {
             8 => Some(self.bitmap(img, rng)),
             9..=10 => self.ext_node(img, rng),
             11..=12 => self.dir_node(img, rng),
-            13 => self.symlink_block(img, rng),
+            13 => self
+                .xattr_block(img, rng)
+                .or_else(|| self.symlink_block(img, rng)),
             14 => self.dir_loop(img, rng),
             _ => self.crafted(img, rng),
         }

@@ -29,7 +29,7 @@ const CLOCK: Timespec = Timespec {
 };
 
 /// The seeds, by name.
-pub const SEEDS: [&str; 5] = ["tree", "files", "journal", "orphans", "bigdir"];
+pub const SEEDS: [&str; 6] = ["tree", "files", "journal", "orphans", "bigdir", "xattrs"];
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -45,6 +45,7 @@ pub fn build(name: &str) -> Option<Result<Vec<u8>>> {
         "journal" => journal,
         "orphans" => orphans,
         "bigdir" => bigdir,
+        "xattrs" => xattrs,
         _ => return None,
     };
     Some(make(name, f))
@@ -349,4 +350,60 @@ fn orphans(fs: &mut Fs) -> Result<()> {
             .map(drop)
             .map_err(err("create"))
     })
+}
+
+/// Files and directories with extended attributes: short values, values in value blocks,
+/// access and default ACLs, an inode whose block is nearly full.
+fn xattrs(fs: &mut Fs) -> Result<()> {
+    use ferrite_format::ops::XattrMode::Any;
+    let f = fs.create_file(ROOT_INO, "f", 2).map_err(err("create f"))?;
+    let d = fs.mkdir(ROOT_INO, "d").map_err(err("mkdir d"))?;
+    let g = fs.create_file(d, "g", 0).map_err(err("create d/g"))?;
+    // user:1000:rw- with a mask, in the VFS's xattr form.
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (1u16, 6u16, u32::MAX),
+        (2, 6, 1000),
+        (4, 4, u32::MAX),
+        (0x10, 6, u32::MAX),
+        (0x20, 4, u32::MAX),
+    ] {
+        acl.extend_from_slice(&tag.to_le_bytes());
+        acl.extend_from_slice(&perm.to_le_bytes());
+        acl.extend_from_slice(&id.to_le_bytes());
+    }
+    let big: Vec<u8> = (0..9000u32).map(|i| (i % 251) as u8).collect();
+    let sets: [(u64, u8, &[u8], &[u8]); 6] = [
+        (f, XATTR_INDEX_USER, b"note", b"short value"),
+        (f, XATTR_INDEX_USER, b"big", &big),
+        (f, XATTR_INDEX_POSIX_ACL_ACCESS, b"", &acl),
+        (f, XATTR_INDEX_TRUSTED, b"t", b"trusted"),
+        (d, XATTR_INDEX_POSIX_ACL_DEFAULT, b"", &acl),
+        (
+            g,
+            XATTR_INDEX_SECURITY,
+            b"selinux",
+            b"system_u:object_r:etc_t:s0",
+        ),
+    ];
+    for (ino, index, name, value) in sets {
+        fs.ctx()
+            .xattr_set(ino, index, name, Some(value), Any, CLOCK)
+            .map_err(err("setxattr"))?;
+    }
+    let h = fs.create_file(d, "full", 0).map_err(err("create d/full"))?;
+    // 28 entries of 136 bytes: 3808 of the block's 4060.
+    for i in 0..28 {
+        fs.ctx()
+            .xattr_set(
+                h,
+                XATTR_INDEX_USER,
+                format!("k{i:02}").as_bytes(),
+                Some(&[7u8; 120]),
+                Any,
+                CLOCK,
+            )
+            .map_err(err("setxattr full"))?;
+    }
+    finish(fs)
 }

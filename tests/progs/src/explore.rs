@@ -67,7 +67,10 @@ pub const WORKLOADS: &[(&str, &str)] = &[
         "mmap",
         "write faults that allocate through a mapping: PTE, PMD, MAP_SYNC, msync",
     ),
-    ("attrs", "chmod, chown, utimes, chattr (flags), FS_IOC_SETFSLABEL (both superblocks)"),
+    (
+        "attrs",
+        "chmod, chown, utimes, chattr (flags), FS_IOC_SETFSLABEL (both superblocks)",
+    ),
     (
         "xattr",
         "setxattr (new block, added, a value in value blocks, replaced), removexattr (the last \
@@ -439,7 +442,9 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
             m.ok("chmod d", || sys::chmod(p("d"), 0o1777))?;
             m.ok("chown d", || sys::lchown(p("d"), None, Some(42)))?;
             m.ok("chattr +ia f", || sys::set_flags(p("f"), 0x10 | 0x20))?;
-            m.fails("chmod f (immutable)", libc::EPERM, || sys::chmod(p("f"), 0o600))?;
+            m.fails("chmod f (immutable)", libc::EPERM, || {
+                sys::chmod(p("f"), 0o600)
+            })?;
             m.ok("chattr -i +d f", || sys::set_flags(p("f"), 0x20 | 0x40))?;
             m.ok("set label", || sys::set_label(dir, "explored"))?;
         }
