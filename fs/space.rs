@@ -195,6 +195,100 @@ fn allocate(mount: &Mount, inode: &Inode, start: u64, end: u64) -> Result {
     Ok(())
 }
 
+/// `FALLOC_FL_COLLAPSE_RANGE` (`insert` false: bytes `off..off + len` leave the file and what
+/// follows moves down) and `FALLOC_FL_INSERT_RANGE` (a hole of `len` bytes appears at `off`, what
+/// follows moves up), with ext4's rules: both block-aligned (`EINVAL`), a collapse ending before
+/// the end of the file and an insert starting inside it (`EINVAL`), an insert not past the
+/// largest file (`EFBIG`). The layouts of the whole moving part are broken first.
+///
+/// Steps, each a transaction whose state is consistent (see `docs/PERSISTENCE.md`): collapse
+/// punches the range, moves the extents after it down a few at a time from the lowest, then
+/// sets the new size; insert sets the new size, then moves the extents up a few at a time from
+/// the highest (splitting one that crosses `off`).
+fn shift_range(file: &File, insert: bool, off: i64, len: i64) -> Result {
+    let (Ok(off), Ok(len)) = (u64::try_from(off), u64::try_from(len)) else {
+        return Err(EINVAL);
+    };
+    if len == 0 || off % BS != 0 || len % BS != 0 {
+        return Err(EINVAL);
+    }
+    let inode = file.inode();
+    if inode.mode() & format::S_IFMT != format::S_IFREG {
+        return Err(ENODEV);
+    }
+    let mount = mount_of(inode.super_block())?;
+    let _g = inode.lock();
+    let inval = inode.invalidate_lock();
+    let size = inode.size();
+    let end = off.checked_add(len).ok_or(EFBIG)?;
+    let new_size = if insert {
+        if off >= size {
+            return Err(EINVAL);
+        }
+        size.checked_add(len)
+            .filter(|&s| s <= format::MAX_FILE_SIZE)
+            .ok_or(EFBIG)?
+    } else {
+        if end >= size {
+            return Err(EINVAL);
+        }
+        size.saturating_sub(len)
+    };
+    // Everything from `off` on moves: no fault keeps a page of it.
+    dax::layout::break_layouts(&inval, off, None)?;
+    inval.truncate_pagecache_range(off, i64::MAX as u64);
+    let (ino, first, nblocks) = (inode.ino(), off >> BLOCK_SHIFT, len >> BLOCK_SHIFT);
+    let steps = super::inode::max_free_steps(mount);
+    if insert {
+        punch_blocks(mount, inode, 0, 0, Some(new_size), Times::Now)?;
+        inode.set_size(new_size);
+        let mut hi = Some(MAX_FILE_BLOCKS);
+        for _ in 0..steps {
+            let Some(h) = hi else { break };
+            hi = mount
+                .tx_then(
+                    |ctx| {
+                        let mut r = ctx.read_inode(ino)?;
+                        Ok((ctx.shift_up(&mut r, first, h, nblocks, FREE_BUDGET)?, r))
+                    },
+                    |(_, r)| set_blocks(inode, r),
+                )?
+                .0;
+        }
+        if hi.is_some() {
+            return Err(super::inode::free_steps_exceeded(inode.super_block(), ino));
+        }
+    } else {
+        punch_blocks(
+            mount,
+            inode,
+            first,
+            first.saturating_add(nblocks),
+            None,
+            Times::Now,
+        )?;
+        let mut cursor = Some(first.saturating_add(nblocks));
+        for _ in 0..steps {
+            let Some(c) = cursor else { break };
+            cursor = mount
+                .tx_then(
+                    |ctx| {
+                        let mut r = ctx.read_inode(ino)?;
+                        Ok((ctx.shift_down(&mut r, c, nblocks, FREE_BUDGET)?, r))
+                    },
+                    |(_, r)| set_blocks(inode, r),
+                )?
+                .0;
+        }
+        if cursor.is_some() {
+            return Err(super::inode::free_steps_exceeded(inode.super_block(), ino));
+        }
+        punch_blocks(mount, inode, 0, 0, Some(new_size), Times::Now)?;
+        inode.set_size(new_size);
+    }
+    Ok(())
+}
+
 /// `fallocate`: mode 0 and `FALLOC_FL_KEEP_SIZE` (allocate zeroed blocks),
 /// `FALLOC_FL_PUNCH_HOLE` (free blocks, zero partial ones), `FALLOC_FL_ZERO_RANGE` (zero mapped
 /// blocks, allocate holes). Other modes are not supported.
@@ -202,6 +296,10 @@ pub(super) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     let keep = bindings::FALLOC_FL_KEEP_SIZE;
     let punch = bindings::FALLOC_FL_PUNCH_HOLE;
     let zero = bindings::FALLOC_FL_ZERO_RANGE;
+    // The VFS lets these two through only alone.
+    if mode == bindings::FALLOC_FL_COLLAPSE_RANGE || mode == bindings::FALLOC_FL_INSERT_RANGE {
+        return shift_range(file, mode == bindings::FALLOC_FL_INSERT_RANGE, off, len);
+    }
     if mode & !(keep | punch | zero) != 0 || (mode & punch != 0 && mode & zero != 0) {
         return Err(crate::errno::eopnotsupp());
     }

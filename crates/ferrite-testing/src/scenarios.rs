@@ -51,6 +51,7 @@ macro_rules! for_each_scenario {
         $m!(device_full);
         $m!(xattrs);
         $m!(xattrs_full);
+        $m!(shift_extents);
     };
 }
 
@@ -1641,5 +1642,91 @@ where
     assert_eq!(e.check_blocks(f.ino), 3);
     assert_eq!(listx(e, f.ino).len(), 36);
     e.remove(ROOT_INO, "f");
+    e.assert_fresh();
+}
+
+/// (file block, device block) of every mapped block of `ino`.
+fn block_map<I: BlockIo>(e: &mut Env<I>, ino: u64) -> Vec<(u64, u64)>
+where
+    I::Error: Debug,
+{
+    let mut v = Vec::new();
+    for x in e.extents(ino) {
+        for k in 0..x.len {
+            v.push((x.logical + k, x.physical + k));
+        }
+    }
+    v
+}
+
+pub fn shift_extents<I: BlockIo>(e: &mut Env<I>)
+where
+    I::Error: Debug,
+{
+    // 300 one-block extents at file blocks 0, 2, .. 598: a tree of several leaves.
+    let f = e.file(ROOT_INO, "f");
+    e.fragment(f.ino, 300);
+    let before = block_map(e, f.ino);
+    // Collapse file blocks 100..110: punched, then everything from 110 moves down by 10, a few
+    // extents per step.
+    let mut i = e.inode(f.ino);
+    while !e.ctx().punch(&mut i, 100, 110, 8).unwrap() {}
+    let mut cursor = Some(110);
+    let mut steps = 0;
+    while let Some(c) = cursor {
+        cursor = e.ctx().shift_down(&mut i, c, 10, 7).unwrap();
+        steps += 1;
+        assert_eq!(e.inode(f.ino), i);
+        e.check_blocks(f.ino);
+    }
+    assert!(steps > 30, "{steps} steps");
+    let want: Vec<(u64, u64)> = before
+        .iter()
+        .filter(|(l, _)| !(100..110).contains(l))
+        .map(|&(l, p)| if l >= 110 { (l - 10, p) } else { (l, p) })
+        .collect();
+    assert_eq!(block_map(e, f.ino), want);
+    // A hole that is not punched: the crossing extent is refused.
+    let g = e.file(ROOT_INO, "g");
+    e.fill(g.ino, 20);
+    let mut gi = e.inode(g.ino);
+    assert_err!(e.ctx().shift_down(&mut gi, 10, 5, 4), Error::Invalid);
+
+    // Insert 5 blocks at file block 301 (inside the extent at 300? it is at 290 now): every
+    // extent at or after it moves up by 5, the highest first; one that crosses it is split.
+    let before = block_map(e, f.ino);
+    let mut hi = Some(MAX_FILE_BLOCKS);
+    while let Some(h) = hi {
+        hi = e.ctx().shift_up(&mut i, 301, h, 5, 6).unwrap();
+        assert_eq!(e.inode(f.ino), i);
+        e.check_blocks(f.ino);
+    }
+    let want: Vec<(u64, u64)> = before
+        .iter()
+        .map(|&(l, p)| if l >= 301 { (l + 5, p) } else { (l, p) })
+        .collect();
+    assert_eq!(block_map(e, f.ino), want);
+    // The file's 20-block extent split in its middle.
+    let mut gi = e.inode(g.ino);
+    let gb = block_map(e, g.ino);
+    assert_eq!(
+        e.ctx().shift_up(&mut gi, 7, MAX_FILE_BLOCKS, 3, 4).unwrap(),
+        None
+    );
+    let want: Vec<(u64, u64)> = gb
+        .iter()
+        .map(|&(l, p)| if l >= 7 { (l + 3, p) } else { (l, p) })
+        .collect();
+    assert_eq!(block_map(e, g.ino), want);
+    e.check_blocks(g.ino);
+    // Past the largest file.
+    let mut gi = e.inode(g.ino);
+    assert_err!(
+        e.ctx()
+            .shift_up(&mut gi, 0, MAX_FILE_BLOCKS, MAX_FILE_BLOCKS - 5, 4),
+        Error::FileTooBig
+    );
+    e.remove(ROOT_INO, "f");
+    e.remove(ROOT_INO, "g");
     e.assert_fresh();
 }

@@ -37,7 +37,10 @@ fn seeds_make_and_show() {
     let dir = t.path("");
     let o = run(&["seeds", &dir]);
     assert!(o.status.success());
-    assert_eq!(stdout(&o), "tree\nfiles\njournal\norphans\nbigdir\nxattrs\n");
+    assert_eq!(
+        stdout(&o),
+        "tree\nfiles\njournal\norphans\nbigdir\nxattrs\n"
+    );
     // Another process makes the same bytes.
     let again = Tmp::new("cli-again");
     assert!(run(&["seeds", &again.path("")]).status.success());

@@ -1372,6 +1372,88 @@ fn fallocate(r: &mut Report, b: &Path) -> Res<()> {
         "zero-range-extend-zeros",
         range_is(&g, 256 * KIB, 64 * KIB, 0),
     );
+    // Collapse and insert range, with ext4's rules.
+    let c = b.join("c");
+    let h = sys::open(&c, libc::O_CREAT | libc::O_RDWR, 0o644)?;
+    for k in 0..64u64 {
+        h.write_all_at(&vec![k as u8 + 1; 4096], k * 4096)?;
+    }
+    h.write_all_at(b"tail", 64 * 4096)?;
+    let layout = |f: &File| -> String {
+        // The first byte of every block, then the size: what moved where.
+        let mut s = String::new();
+        let size = sys::fstat(f).map(|st| st.st_size as u64).unwrap_or(0);
+        for k in 0..size.div_ceil(4096) {
+            match read_at(f, k * 4096, 1) {
+                Ok(v) => s += &format!("{:x}.", v.first().copied().unwrap_or(0)),
+                Err(e) => s += &e.name(),
+            }
+        }
+        s + &format!(" size={size}")
+    };
+    let collapse = libc::FALLOC_FL_COLLAPSE_RANGE;
+    let insert = libc::FALLOC_FL_INSERT_RANGE;
+    r.step(
+        "collapse-unaligned",
+        sys::fallocate(&h, collapse, 1000, 4096),
+        "EINVAL",
+    );
+    r.step(
+        "collapse-to-eof",
+        sys::fallocate(&h, collapse, 60 * 4096, 5 * 4096),
+        "EINVAL",
+    );
+    r.step(
+        "collapse-with-keep",
+        sys::fallocate(&h, collapse | keep, 0, 4096),
+        "EOPNOTSUPP",
+    );
+    let aged = age(&[&c])?;
+    r.step(
+        "collapse",
+        sys::fallocate(&h, collapse, 8 * 4096, 16 * 4096),
+        "ok",
+    );
+    r.value("collapse-times", aged.report(0, false), MC);
+    r.value("collapse-layout", layout(&h), {
+        let mut s = String::new();
+        for k in (0..8u64).chain(24..64) {
+            s += &format!("{:x}.", k + 1);
+        }
+        s + "74. size=196612"
+    });
+    r.step(
+        "insert-unaligned",
+        sys::fallocate(&h, insert, 4096, 100),
+        "EINVAL",
+    );
+    r.step(
+        "insert-at-eof",
+        sys::fallocate(&h, insert, 196_612, 4096),
+        "EINVAL",
+    );
+    r.step(
+        "insert",
+        sys::fallocate(&h, insert, 4 * 4096, 2 * 4096),
+        "ok",
+    );
+    r.value("insert-layout", layout(&h), {
+        let mut s = String::new();
+        for k in (0..4u64)
+            .map(|k| k + 1)
+            .chain([0, 0])
+            .chain((4..8).map(|k| k + 1))
+            .chain((24..64).map(|k| k + 1))
+        {
+            s += &format!("{k:x}.");
+        }
+        s + "74. size=204804"
+    });
+    r.step(
+        "insert-too-big",
+        sys::fallocate(&h, insert, 0, (1i64 << 62) - 4096),
+        "EFBIG",
+    );
     Ok(())
 }
 
@@ -2118,6 +2200,8 @@ fn flags(r: &mut Report, b: &Path) -> Res<()> {
     let f = b.join("f");
     create(&f, b"0123456789")?;
     r.value("new-flags", attr_letters(&f), "-----");
+    // Opened for writing before it becomes immutable.
+    let pre = sys::open(&f, libc::O_RDWR, 0)?;
     let aged = age(&[&f])?;
     r.step("chattr +i", chattr(&f, IMMUTABLE, 0), "ok");
     r.value("chattr-times", aged.report(0, false), C_ONLY);
@@ -2125,7 +2209,6 @@ fn flags(r: &mut Report, b: &Path) -> Res<()> {
     let mut x = sys::FsXattr::default();
     r.step("fsgetxattr", sys::fsxattr(&f, &mut x, true), "ok");
     r.value("fsgetxattr-immutable", x.xflags & 0x8, 0x8);
-    let pre = sys::open(&f, libc::O_RDWR, 0)?;
     r.step(
         "immutable-open-write",
         sys::open(&f, libc::O_WRONLY, 0).map(drop),
@@ -2177,14 +2260,19 @@ fn flags(r: &mut Report, b: &Path) -> Res<()> {
         "yes",
     );
     drop(pre);
+    // Changing immutable or append-only takes CAP_LINUX_IMMUTABLE, also for the owner.
+    let mine = b.join("mine");
+    create(&mine, b"")?;
+    sys::lchown(&mine, Some(1000), Some(1000))?;
     r.step(
         "chattr-as-owner",
-        sys::as_user(1000, 1000, || {
-            let g = b.join("mine");
-            create(&g, b"")?;
-            chattr(&g, APPEND, 0)
-        }),
+        sys::as_user(1000, 1000, || chattr(&mine, APPEND, 0)),
         "EPERM",
+    );
+    r.step(
+        "chattr-nodump-as-owner",
+        sys::as_user(1000, 1000, || chattr(&mine, 0x40, 0)),
+        "ok",
     );
     r.step("chattr -i", chattr(&f, 0, IMMUTABLE), "ok");
     r.step(

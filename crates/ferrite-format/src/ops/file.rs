@@ -24,7 +24,7 @@ use super::super::format::{
 use super::{Counting, Ctx};
 
 /// The extent root of a regular file or long symlink (`Invalid` for other inodes).
-fn ext_root<E>(inode: &DiskInode) -> Result<ExtentRoot, Error<E>> {
+pub(super) fn ext_root<E>(inode: &DiskInode) -> Result<ExtentRoot, Error<E>> {
     match inode.data {
         InodeData::Extents(r) => Ok(r),
         _ => Err(Error::Invalid),

@@ -35,6 +35,7 @@ mod file;
 #[cfg(feature = "mkfs")]
 mod mkfs;
 mod namei;
+mod shift;
 mod xattr;
 
 #[cfg(feature = "mkfs")]
