@@ -387,7 +387,8 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
                 ("collapse", libc::FALLOC_FL_COLLAPSE_RANGE),
                 ("insert", libc::FALLOC_FL_INSERT_RANGE),
             ] {
-                m.ok(&format!("fallocate {what}"), || {
+                // Made in steps (docs/PERSISTENCE.md): every step's state is consistent.
+                m.step(&format!("fallocate {what}"), || {
                     sys::fallocate(&f, mode, 16 << 10, 16 << 10)
                 })?;
             }
