@@ -46,16 +46,15 @@ impl InodeOperations for DirInode {
         let attr = new_attrs(&n, dir, rdev);
         let name = dentry.name();
         let d = dir.ino();
-        let (drec, rec) = mount.tx(|ctx| {
-            let (drec, rec) = ctx.create(d, name, &attr)?;
-            Ok((drec, init.write(ctx, rec, attr.now)?))
-        })?;
-        refresh(dir, &drec);
-        n.insert(rec.ino)?;
-        n.fill(&ops_of(rec.mode), &attrs_of(&rec));
-        n.inode().set_fs_flags(rec.flags);
-        n.instantiate(dentry);
-        Ok(())
+        create_named(
+            mount,
+            n,
+            dir,
+            dentry,
+            &init,
+            |ctx| ctx.create(d, name, &attr),
+            attr.now,
+        )
     }
 
     /// `symlink`.
@@ -71,16 +70,15 @@ impl InodeOperations for DirInode {
         let attr = new_attrs(&n, dir, 0);
         let name = dentry.name();
         let d = dir.ino();
-        let (drec, rec) = mount.tx(|ctx| {
-            let (drec, rec) = ctx.symlink(d, name, target, &attr)?;
-            Ok((drec, init.write(ctx, rec, attr.now)?))
-        })?;
-        refresh(dir, &drec);
-        n.insert(rec.ino)?;
-        n.fill(&ops_of(rec.mode), &attrs_of(&rec));
-        n.inode().set_fs_flags(rec.flags);
-        n.instantiate(dentry);
-        Ok(())
+        create_named(
+            mount,
+            n,
+            dir,
+            dentry,
+            &init,
+            |ctx| ctx.symlink(d, name, target, &attr),
+            attr.now,
+        )
     }
 
     /// `link`: `new` in `dir` names the inode of `old`.
@@ -235,6 +233,32 @@ fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
         return Ok(None);
     };
     iget(dir.super_block(), e.ino).map(Some)
+}
+
+/// The transaction of a new named inode: `make` creates it (returning the directory's and the
+/// inode's records), then its initial attributes `init` are written in the same transaction;
+/// the directory is refreshed and the new inode filled in and instantiated under `dentry`.
+fn create_named(
+    mount: &super::Mount,
+    mut n: NewInode,
+    dir: &Inode,
+    dentry: &Dentry,
+    init: &NewXattrs,
+    make: impl FnOnce(
+        &mut super::ops::Ctx<'_, super::txn::TxIo<'_>>,
+    ) -> Result<(Rec, Rec), super::format::Error<Error>>,
+    now: super::format::Timespec,
+) -> Result {
+    let (drec, rec) = mount.tx(|ctx| {
+        let (drec, rec) = make(ctx)?;
+        Ok((drec, init.write(ctx, rec, now)?))
+    })?;
+    refresh(dir, &drec);
+    n.insert(rec.ino)?;
+    n.fill(&ops_of(rec.mode), &attrs_of(&rec));
+    n.inode().set_fs_flags(rec.flags);
+    n.instantiate(dentry);
+    Ok(())
 }
 
 /// The attributes of a new inode in `dir`, owned as `inode_init_owner` says.

@@ -195,6 +195,14 @@ fn allocate(mount: &Mount, inode: &Inode, start: u64, end: u64) -> Result {
     Ok(())
 }
 
+/// The mount of a regular file's inode; `ENODEV` for other kinds of file, as `fallocate` answers.
+fn regular_mount(inode: &Inode) -> Result<&Mount> {
+    if inode.mode() & format::S_IFMT != format::S_IFREG {
+        return Err(ENODEV);
+    }
+    mount_of(inode.super_block())
+}
+
 /// `FALLOC_FL_COLLAPSE_RANGE` (`insert` false: bytes `off..off + len` leave the file and what
 /// follows moves down) and `FALLOC_FL_INSERT_RANGE` (a hole of `len` bytes appears at `off`, what
 /// follows moves up), with ext4's rules: both block-aligned (`EINVAL`), a collapse ending before
@@ -213,10 +221,7 @@ fn shift_range(file: &File, insert: bool, off: i64, len: i64) -> Result {
         return Err(EINVAL);
     }
     let inode = file.inode();
-    if inode.mode() & format::S_IFMT != format::S_IFREG {
-        return Err(ENODEV);
-    }
-    let mount = mount_of(inode.super_block())?;
+    let mount = regular_mount(inode)?;
     let _g = inode.lock();
     let inval = inode.invalidate_lock();
     let size = inode.size();
@@ -319,10 +324,7 @@ pub(super) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     // The last byte of the range (`len` is not 0).
     let last = end.saturating_sub(1);
     let inode = file.inode();
-    if inode.mode() & format::S_IFMT != format::S_IFREG {
-        return Err(ENODEV);
-    }
-    let mount = mount_of(inode.super_block())?;
+    let mount = regular_mount(inode)?;
     let _g = inode.lock();
     // No fault maps a block while blocks are freed, zeroed or allocated here.
     let inval = inode.invalidate_lock();
