@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Extended attributes and POSIX ACLs of ferrite's inodes, kept in their xattr blocks (see
-//! `super::ops` for the storage, `docs/FORMAT.md` for the layout).
+//! Extended attributes and POSIX ACLs of ferrite's inodes, kept in their records when small and
+//! in their xattr blocks otherwise (see `super::ops` for the storage, `docs/FORMAT.md` for the
+//! layout).
 //!
 //! Locking: the VFS holds `i_rwsem` of the inode around a set (`setxattr`, `removexattr`,
 //! `set_acl`) and nothing around a get or a list; every read and write runs under the mount's

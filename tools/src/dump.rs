@@ -82,10 +82,19 @@ fn load(img: &mut Image) -> Result<DiskSuperblock, String> {
 }
 
 fn load_inode(img: &Image, sb: &DiskSuperblock, ino: u64) -> Result<DiskInode, String> {
+    load_inode_xattrs(img, sb, ino).map(|(i, _)| i)
+}
+
+/// Inode `ino` with the extended attributes its record holds.
+fn load_inode_xattrs(
+    img: &Image,
+    sb: &DiskSuperblock,
+    ino: u64,
+) -> Result<(DiskInode, InlineXattrs), String> {
     let (blk, off) = inode_location(&sb.layout, ino).map_err(|c| c.to_string())?;
     let mut buf = [0u8; BLOCK_SIZE];
     img.read(blk, &mut buf).map_err(|e| e.to_string())?;
-    DiskInode::decode(&buf[off..off + INODE_SIZE], ino).map_err(|c| c.to_string())
+    DiskInode::decode_with_xattrs(&buf[off..off + INODE_SIZE], ino).map_err(|c| c.to_string())
 }
 
 /// Writes the requested view of the filesystem on `path` to `out`.
@@ -215,7 +224,7 @@ fn dump_inode(
     ino: u64,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    let i = load_inode(img, sb, ino)?;
+    let (i, ix) = load_inode_xattrs(img, sb, ino)?;
     writeln!(out, "inode {ino}").map_err(w)?;
     writeln!(out, "  mode:       {:o}", i.mode).map_err(w)?;
     writeln!(out, "  uid/gid:    {}/{}", i.uid, i.gid).map_err(w)?;
@@ -256,17 +265,31 @@ fn dump_inode(
         .map_err(w)?,
         InodeData::Special => {}
     }
-    dump_xattrs(img, sb, &i, out)
+    dump_xattrs(img, sb, &i, &ix, out)
 }
 
-/// The extended attributes of inode `i`: its xattr block and, per attribute, the name (bytes
-/// that are not printable escaped), the value's length and where it is, and its first bytes.
+/// The extended attributes of inode `i`: those in its record, then its xattr block and, per
+/// attribute, the name (bytes that are not printable escaped), the value's length and where it
+/// is, and its first bytes.
 fn dump_xattrs(
     img: &Image,
     sb: &DiskSuperblock,
     i: &DiskInode,
+    ix: &InlineXattrs,
     out: &mut dyn Write,
 ) -> Result<(), String> {
+    if !ix.is_empty() {
+        writeln!(
+            out,
+            "  xattrs:     in the record ({} of {} bytes)",
+            ix.used(),
+            i.xattr_room()
+        )
+        .map_err(w)?;
+        for e in ix.entries() {
+            dump_xattr(&e, out)?;
+        }
+    }
     if i.xattr == 0 {
         return Ok(());
     }
@@ -278,32 +301,37 @@ fn dump_xattrs(
         return Ok(());
     }
     for e in xattr_entries(&b) {
-        let name = crate::fsck::xattr_display_name(e.index, e.name);
-        match e.value {
-            XattrValue::Inline(v) => {
-                let shown: String = v
-                    .iter()
-                    .take(64)
-                    .copied()
-                    .collect::<Vec<u8>>()
-                    .escape_ascii()
-                    .to_string();
-                let more = if v.len() > 64 { "..." } else { "" };
-                writeln!(out, "    {name}: {} bytes \"{shown}{more}\"", e.value_len).map_err(w)?
-            }
-            XattrValue::External { crc, .. } => {
-                let blocks: Vec<String> = e.value.blocks().map(|b| b.to_string()).collect();
-                writeln!(
-                    out,
-                    "    {name}: {} bytes in value blocks {} (crc32c {crc:#010x})",
-                    e.value_len,
-                    blocks.join(",")
-                )
-                .map_err(w)?
-            }
-        }
+        dump_xattr(&e, out)?;
     }
     Ok(())
+}
+
+/// One attribute's line of [`dump_xattrs`].
+fn dump_xattr(e: &XattrEntry<'_>, out: &mut dyn Write) -> Result<(), String> {
+    let name = crate::fsck::xattr_display_name(e.index, e.name);
+    match e.value {
+        XattrValue::Inline(v) => {
+            let shown: String = v
+                .iter()
+                .take(64)
+                .copied()
+                .collect::<Vec<u8>>()
+                .escape_ascii()
+                .to_string();
+            let more = if v.len() > 64 { "..." } else { "" };
+            writeln!(out, "    {name}: {} bytes \"{shown}{more}\"", e.value_len).map_err(w)
+        }
+        XattrValue::External { crc, .. } => {
+            let blocks: Vec<String> = e.value.blocks().map(|b| b.to_string()).collect();
+            writeln!(
+                out,
+                "    {name}: {} bytes in value blocks {} (crc32c {crc:#010x})",
+                e.value_len,
+                blocks.join(",")
+            )
+            .map_err(w)
+        }
+    }
 }
 
 /// The extents and the tree node count of inode `ino`.

@@ -169,6 +169,8 @@ struct Checker<'a> {
     bad_inodes: HashSet<u64>,
     /// The inodes the repairs write back.
     dirty: HashSet<u64>,
+    /// Dirty inodes whose records get these inline attributes (the others keep theirs).
+    ix_rewrite: HashMap<u64, InlineXattrs>,
     /// The entries of every directory that could be read.
     entries: Vec<Entry>,
     /// How many valid entries name each inode.
@@ -231,10 +233,15 @@ impl Checker<'_> {
         }
     }
 
-    fn write_inode(&mut self, ino: &DiskInode) -> std::io::Result<()> {
+    /// Writes `ino`'s record; with `ix`, those are the inline attributes it keeps.
+    fn write_inode(&mut self, ino: &DiskInode, ix: Option<&InlineXattrs>) -> std::io::Result<()> {
         let (blk, off) = inode_location(&self.layout, ino.ino).map_err(std::io::Error::other)?;
         self.img.read(blk, &mut self.buf)?;
-        ino.encode(&mut self.buf[off..off + INODE_SIZE]);
+        let rec = &mut self.buf[off..off + INODE_SIZE];
+        match ix {
+            Some(x) => ino.encode_with_xattrs(x, rec),
+            None => ino.encode(rec),
+        }
         let b = *self.buf;
         self.img.write(blk, &b)
     }
@@ -516,6 +523,7 @@ impl<'a> Checker<'a> {
             inodes: HashMap::new(),
             bad_inodes: HashSet::new(),
             dirty: HashSet::new(),
+            ix_rewrite: HashMap::new(),
             entries: Vec::new(),
             refs: HashMap::new(),
             subdirs: HashMap::new(),
@@ -713,14 +721,21 @@ impl Checker<'_> {
             let rec = &tbuf[off..off + INODE_SIZE];
             if suspect {
                 // The bitmap block is unreadable: an inode is in use if its record is valid.
-                let ok = DiskInode::decode(rec, ino).is_ok_and(|i| i.mode != 0);
+                let ok = DiskInode::decode_salvage(rec, ino).is_ok_and(|(i, _)| i.mode != 0);
                 self.ibm.bits[ino as usize] = ok;
                 if !ok {
                     continue;
                 }
             }
-            match DiskInode::decode(rec, ino) {
-                Ok(inode) => self.inode(inode),
+            match DiskInode::decode_salvage(rec, ino) {
+                Ok((inode, Ok(ix))) => self.inode(inode, ix),
+                Ok((inode, Err(c))) => {
+                    // Only the attributes in the record are bad: the inode is kept without them.
+                    self.found
+                        .problem(format!("inode {ino}: {c}; they are dropped"), true);
+                    self.drop_inline(inode, InlineXattrs::default());
+                    self.inode(inode, InlineXattrs::default());
+                }
                 Err(c) => {
                     self.found.problem(format!("inode {ino}: {c}"), false);
                     self.bad_inodes.insert(ino);
@@ -730,9 +745,16 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// One valid inode in use: its extent or directory tree, and its block count against the
-    /// blocks the tree holds.
-    fn inode(&mut self, inode: DiskInode) {
+    /// Marks the record of `inode` to be rewritten with `kept` as its inline attributes.
+    fn drop_inline(&mut self, inode: DiskInode, kept: InlineXattrs) {
+        self.inodes.insert(inode.ino, inode);
+        self.ix_rewrite.insert(inode.ino, kept);
+        self.dirty.insert(inode.ino);
+    }
+
+    /// One valid inode in use: its extent or directory tree, its extended attributes (`ix` the
+    /// record's), and its block count against the blocks the tree holds.
+    fn inode(&mut self, inode: DiskInode, ix: InlineXattrs) {
         let ino = inode.ino;
         let counted = match &inode.data {
             InodeData::Extents(root) => self.extent_tree(ino, root),
@@ -740,8 +762,47 @@ impl Checker<'_> {
             InodeData::Inline(_) | InodeData::Special => 0,
         };
         let mut inode = *self.inodes.get(&ino).unwrap_or(&inode);
+        if !ix.is_empty() && !self.sb.has_xattr() {
+            self.found.problem(
+                format!(
+                    "inode {ino}: extended attributes in the record, but the filesystem does \
+                     not have the xattr feature; they are dropped"
+                ),
+                true,
+            );
+            self.drop_inline(inode, InlineXattrs::default());
+        }
         let counted = match self.xattrs(&inode) {
-            Ok(n) => counted + n,
+            Ok((n, keys)) => {
+                // An attribute is in the record or in the block, not in both: the record's
+                // copy goes.
+                let twice = ix
+                    .entries()
+                    .filter(|e| keys.iter().any(|(i, n)| (*i, n.as_slice()) == e.key()))
+                    .map(|e| xattr_display_name(e.index, e.name))
+                    .collect::<Vec<_>>();
+                if !twice.is_empty() {
+                    self.found.problem(
+                        format!(
+                            "inode {ino}: {} both in the record and in block {}; the record's \
+                             copy is dropped",
+                            twice.join(", "),
+                            inode.xattr
+                        ),
+                        true,
+                    );
+                    let room = inode.xattr_room();
+                    let mut kept = InlineXattrs::default();
+                    for e in ix.entries() {
+                        let dup = keys.iter().any(|(i, n)| (*i, n.as_slice()) == e.key());
+                        if let (false, XattrValue::Inline(v)) = (dup, e.value) {
+                            let _ = kept.push(e.index, e.name, v, room);
+                        }
+                    }
+                    self.drop_inline(inode, kept);
+                }
+                counted + n
+            }
             Err(why) => {
                 self.found.problem(
                     format!(
@@ -775,11 +836,13 @@ impl Checker<'_> {
 
     /// The extended attributes of `inode`: its xattr block and their value blocks, checked
     /// (the block's structure, each value against its checksum) and claimed for it. Returns how
-    /// many blocks they take, or why they cannot be kept.
-    fn xattrs(&mut self, inode: &DiskInode) -> Result<u64, String> {
+    /// many blocks they take and the (index, name) of each attribute in the block, or why they
+    /// cannot be kept.
+    #[allow(clippy::type_complexity)]
+    fn xattrs(&mut self, inode: &DiskInode) -> Result<(u64, Vec<(u8, Vec<u8>)>), String> {
         let (ino, blk) = (inode.ino, inode.xattr);
         if blk == 0 {
-            return Ok(0);
+            return Ok((0, Vec::new()));
         }
         if !self.sb.has_xattr() {
             return Err("the filesystem does not have the xattr feature".into());
@@ -818,7 +881,10 @@ impl Checker<'_> {
         for &b in &blocks {
             self.claim(b, 1, ino as u32);
         }
-        Ok(blocks.len() as u64)
+        let keys = xattr_entries(&b)
+            .map(|e| (e.index, e.name.to_vec()))
+            .collect();
+        Ok((blocks.len() as u64, keys))
     }
 
     /// Claims for inode `ino` the nodes `walk` listed of one of its trees, each in the data
@@ -1236,7 +1302,8 @@ impl Checker<'_> {
         let w = |e: std::io::Error| format!("write failed: {e}");
         for ino in std::mem::take(&mut self.dirty) {
             let i = self.inodes[&ino];
-            self.write_inode(&i).map_err(w)?;
+            let ix = self.ix_rewrite.get(&ino).copied();
+            self.write_inode(&i, ix.as_ref()).map_err(w)?;
         }
         if self.bbm.rewrite {
             let owner = &self.owner;

@@ -920,3 +920,136 @@ fn mkfs_without_xattrs_and_an_inode_that_has_some() {
     assert_eq!(fsck(&img, "-y").0, 1);
     assert_clean(&img);
 }
+
+/// Sets `name` of `user.` on `ino` of `fs`.
+fn set_user_xattr(fs: &mut Fs, ino: u64, name: &[u8], value: &[u8]) {
+    let now = Timespec { sec: 6, nsec: 0 };
+    fs.ctx()
+        .xattr_set(
+            ino,
+            XATTR_INDEX_USER,
+            name,
+            Some(value),
+            ferrite_format::ops::XattrMode::Any,
+            now,
+        )
+        .unwrap();
+}
+
+/// Rewrites the record of `ino` with `f` applied to its bytes and its crc recomputed.
+fn patch_record(img: &Path, ino: u64, f: impl FnOnce(&mut [u8])) {
+    let l = layout_of(img);
+    let (blk, off) = inode_location(&l, ino).unwrap();
+    patch_block(
+        img,
+        blk,
+        |b| {
+            let rec = &mut b[off..off + INODE_SIZE];
+            f(rec);
+            let c = crc32c(&rec[..INODE_SIZE - 4]);
+            rec[INODE_SIZE - 4..].copy_from_slice(&c.to_le_bytes());
+        },
+        false,
+    );
+}
+
+#[test]
+fn inline_xattrs_are_checked_dumped_and_repaired() {
+    let t = Tmp::new("ixattr");
+    let img = t.image("img", 64 << 20);
+    mkfs(&img);
+    let mut fs = Fs::open(&img).unwrap();
+    let d = fs.mkdir(ROOT_INO, "d").unwrap();
+    set_user_xattr(&mut fs, d, b"color", b"blue");
+    set_user_xattr(&mut fs, d, b"big", &[7u8; 9000]);
+    fs.finish().unwrap();
+    assert_clean(&img);
+    let (i, ix) = Fs::open(&img).unwrap().ctx().read_inode_xattrs(d).unwrap();
+    assert_eq!(ix.used(), 13);
+    assert_ne!(i.xattr, 0);
+    let o = Command::new(DUMP)
+        .arg(&img)
+        .args(["inode", &d.to_string()])
+        .output()
+        .unwrap();
+    let s = text(&o);
+    assert!(
+        s.contains("xattrs:     in the record (13 of 108 bytes)"),
+        "{s}"
+    );
+    assert!(s.contains("user.color: 4 bytes \"blue\""), "{s}");
+    assert!(s.contains("user.big: 9000 bytes in value blocks"), "{s}");
+
+    // An unknown namespace in the record (its crc right): the record's attributes are dropped,
+    // the inode and its block kept.
+    let data = inode_field_offset("data").unwrap();
+    patch_record(&img, d, |r| r[data + 32] = 99);
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{s}");
+    assert!(
+        s.contains("bad extended attributes in the inode record; they are dropped"),
+        "{s}"
+    );
+    let (c, s) = fsck(&img, "-y");
+    assert_eq!(c, 1, "{s}");
+    assert_clean(&img);
+    let mut fs = Fs::open(&img).unwrap();
+    assert!(fs.ctx().read_inode_xattrs(d).unwrap().1.is_empty());
+    let mut v = vec![0u8; 9000];
+    assert_eq!(
+        fs.ctx()
+            .xattr_get(d, XATTR_INDEX_USER, b"big", &mut v)
+            .unwrap(),
+        9000
+    );
+
+    // The same attribute in the record and in the block: the record's copy goes.
+    let (i, mut ix) = fs.ctx().read_inode_xattrs(d).unwrap();
+    ix.push(XATTR_INDEX_USER, b"big", b"x", 108).unwrap();
+    fs.ctx().write_inode_xattrs(&i, &ix).unwrap();
+    fs.finish().unwrap();
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{s}");
+    assert!(
+        s.contains("user.big both in the record and in block"),
+        "{s}"
+    );
+    assert_eq!(fsck(&img, "-y").0, 1);
+    assert_clean(&img);
+    let mut fs = Fs::open(&img).unwrap();
+    assert!(fs.ctx().read_inode_xattrs(d).unwrap().1.is_empty());
+    assert_eq!(
+        fs.ctx()
+            .xattr_get(d, XATTR_INDEX_USER, b"big", &mut v)
+            .unwrap(),
+        9000
+    );
+}
+
+#[test]
+fn inline_xattrs_without_the_feature_are_dropped() {
+    let t = Tmp::new("noixattr");
+    let img = t.image("img", 64 << 20);
+    let o = run(MKFS, &["-q", "-f", "-O", "^xattr"], &img);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let mut fs = Fs::open(&img).unwrap();
+    let d = fs.mkdir(ROOT_INO, "d").unwrap();
+    let i = fs.inode(d).unwrap();
+    let mut ix = InlineXattrs::default();
+    ix.push(XATTR_INDEX_USER, b"a", b"v", 108).unwrap();
+    fs.ctx().write_inode_xattrs(&i, &ix).unwrap();
+    // The operations refuse to read them.
+    assert!(matches!(
+        fs.ctx().xattr_list(d, &mut |_, _| {}),
+        Err(Error::Corrupt(Corrupt::BadInlineXattr(_)))
+    ));
+    fs.finish().unwrap();
+    let (c, s) = fsck(&img, "-n");
+    assert_eq!(c, 4, "{s}");
+    assert!(
+        s.contains("extended attributes in the record, but the filesystem does not have"),
+        "{s}"
+    );
+    assert_eq!(fsck(&img, "-y").0, 1);
+    assert_clean(&img);
+}

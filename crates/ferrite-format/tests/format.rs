@@ -293,6 +293,9 @@ fn inode_round_trips() {
         tree: TreeRoot { blk: 999, depth: 3 },
         ..ExtentRoot::new()
     });
+    // (A record of its own: encode leaves the symlink's bytes past 128, which are not a valid
+    // inline attribute area.)
+    let mut rec = [0u8; INODE_SIZE];
     i.encode(&mut rec);
     assert_eq!(DiskInode::decode(&rec, 77).unwrap(), i);
 }
@@ -709,4 +712,94 @@ fn crc32c_matches_reference() {
     let (a, b) = data.split_at(1001);
     let piecewise = ferrite_format::crc32c_update(ferrite_format::crc32c(a), b);
     assert_eq!(piecewise, reference(&data));
+}
+
+#[test]
+fn inline_xattrs_round_trip_and_are_checked() {
+    let d = inode_field_offset("data").unwrap();
+    let u = XATTR_INDEX_USER;
+    // A directory: 108 bytes after its root.
+    let i = sample_inode(S_IFDIR);
+    assert_eq!(i.xattr_room(), 108);
+    let mut ix = InlineXattrs::default();
+    ix.push(u, b"a", b"one", 108).unwrap();
+    ix.push(XATTR_INDEX_POSIX_ACL_DEFAULT, b"", &[2, 0, 0, 0], 108)
+        .unwrap();
+    // Full: 8 + 8 used, 92 more would be 108 + 1.
+    assert!(ix.clone().push(6, b"x", &[0; 88], 108).is_none());
+    let mut rec = [0u8; INODE_SIZE];
+    i.encode_with_xattrs(&ix, &mut rec);
+    assert_eq!(&rec[d + 32..d + 40], &[1, 1, 3, 0, b'a', b'o', b'n', b'e']);
+    let (back, bix) = DiskInode::decode_with_xattrs(&rec, 77).unwrap();
+    assert_eq!((back, bix), (i, ix));
+    let names: Vec<(u8, &[u8])> = bix.entries().map(|e| (e.index, e.name)).collect();
+    assert_eq!(
+        names,
+        [(u, &b"a"[..]), (XATTR_INDEX_POSIX_ACL_DEFAULT, &b""[..])]
+    );
+    assert_eq!(bix.find(u, b"a").unwrap().value, XattrValue::Inline(b"one"));
+    // A plain encode leaves them; over a zeroed record it makes none.
+    let mut j = i;
+    j.nlink = 9;
+    j.encode(&mut rec);
+    assert_eq!(DiskInode::decode_with_xattrs(&rec, 77).unwrap(), (j, ix));
+    let mut fresh = [0u8; INODE_SIZE];
+    j.encode(&mut fresh);
+    assert!(DiskInode::decode_with_xattrs(&fresh, 77)
+        .unwrap()
+        .1
+        .is_empty());
+
+    // The areas of the other kinds.
+    assert_eq!(sample_inode(S_IFREG).xattr_room(), 12);
+    assert_eq!(sample_inode(S_IFIFO).xattr_room(), 140);
+    let mut l = sample_inode(S_IFLNK);
+    l.flags = INODE_FLAG_INLINE;
+    l.size = 100;
+    let mut target = [0u8; INLINE_DATA_MAX];
+    target[..100].fill(b't');
+    l.data = InodeData::Inline(target);
+    assert_eq!(l.xattr_room(), 40);
+    let mut lx = InlineXattrs::default();
+    lx.push(u, b"l", &[5; 35], 40).unwrap();
+    l.encode_with_xattrs(&lx, &mut rec);
+    let (lb, lbx) = DiskInode::decode_with_xattrs(&rec, 77).unwrap();
+    assert_eq!(lb.inline_bytes().unwrap(), &[b't'; 100][..]);
+    assert_eq!((lb, lbx), (l, lx));
+
+    // Malformed areas: an unknown namespace, a named ACL, an unnamed user attribute, an entry
+    // past the area's end, entries out of order or repeated, bytes after the last entry.
+    let bad = |f: &dyn Fn(&mut [u8])| {
+        let r = inode_with(S_IFDIR, |r| f(&mut r[d + 32..d + 140]));
+        assert_eq!(r, Err(Corrupt::BadInlineXattr(77)));
+        let mut rec = [0u8; INODE_SIZE];
+        sample_inode(S_IFDIR).encode(&mut rec);
+        f(&mut rec[d + 32..d + 140]);
+        let c = crc32c(&rec[..252]);
+        rec[252..].copy_from_slice(&c.to_le_bytes());
+        // fsck's salvage keeps the inode without them.
+        let (s, why) = DiskInode::decode_salvage(&rec, 77).unwrap();
+        assert_eq!(s, sample_inode(S_IFDIR));
+        assert_eq!(why, Err(Corrupt::BadInlineXattr(77)));
+    };
+    bad(&|a| a[..5].copy_from_slice(&[5, 1, 0, 0, b'x']));
+    bad(&|a| a[..5].copy_from_slice(&[2, 1, 0, 0, b'x']));
+    bad(&|a| a[..4].copy_from_slice(&[1, 0, 1, 0]));
+    bad(&|a| a[..6].copy_from_slice(&[1, 1, 200, 0, b'x', 1]));
+    bad(&|a| a[..10].copy_from_slice(&[1, 1, 0, 0, b'b', 1, 1, 0, 0, b'a']));
+    bad(&|a| a[..10].copy_from_slice(&[1, 1, 0, 0, b'a', 1, 1, 0, 0, b'a']));
+    bad(&|a| a[..7].copy_from_slice(&[1, 1, 0, 0, b'a', 0, 9]));
+    // Nothing but zeros is no attributes; a valid area decodes to what it holds.
+    let (_, z) = DiskInode::decode_with_xattrs(&fresh, 77).unwrap();
+    assert!(z.is_empty());
+    let mut rec = [0u8; INODE_SIZE];
+    sample_inode(S_IFDIR).encode(&mut rec);
+    rec[d + 32..d + 42].copy_from_slice(&[1, 1, 0, 0, b'a', 1, 1, 1, 0, b'b']);
+    let c = crc32c(&rec[..252]);
+    rec[252..].copy_from_slice(&c.to_le_bytes());
+    // The second value is the zero byte after the name.
+    assert_eq!(
+        DiskInode::decode_with_xattrs(&rec, 77).unwrap().1.used(),
+        11
+    );
 }

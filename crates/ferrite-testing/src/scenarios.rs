@@ -51,6 +51,7 @@ macro_rules! for_each_scenario {
         $m!(device_full);
         $m!(xattrs);
         $m!(xattrs_full);
+        $m!(xattrs_inline);
         $m!(shift_extents);
     };
 }
@@ -150,6 +151,11 @@ where
 
     pub fn inode(&mut self, ino: u64) -> DiskInode {
         self.ctx().read_inode(ino).unwrap()
+    }
+
+    /// The extended attributes the record of `ino` holds.
+    pub fn ix(&mut self, ino: u64) -> InlineXattrs {
+        self.ctx().read_inode_xattrs(ino).unwrap().1
     }
 
     pub fn counts(&mut self) -> (u64, u64) {
@@ -1507,12 +1513,22 @@ where
     );
     assert_eq!(getx(e, f.ino, u, "a"), None);
     assert_eq!(listx(e, f.ino), vec![]);
-    let r = setx(e, f.ino, u, "b", Some(b"two"), Any).unwrap();
+    // Too long for the 12 bytes a regular file's record has free: in the block.
+    let r = setx(e, f.ino, u, "b", Some(b"two-two-two"), Any).unwrap();
     assert_eq!((r.blocks, r.ctime.sec), (1, e.clock));
     assert_ne!(r.xattr, 0);
+    assert!(e.ix(f.ino).is_empty());
     setx(e, f.ino, t, "a", Some(b""), Create).unwrap();
     setx(e, f.ino, u, "a", Some(b"one"), Create).unwrap();
     setx(e, f.ino, acl, "", Some(&[2, 0, 0, 0]), Any).unwrap();
+    // trusted.a (5 bytes) is in the record, the others in the block; listed in order.
+    assert_eq!(
+        e.ix(f.ino)
+            .entries()
+            .map(|x| (x.index, x.name.to_vec()))
+            .collect::<Vec<_>>(),
+        [(t, b"a".to_vec())]
+    );
     assert_eq!(
         listx(e, f.ino),
         vec![
@@ -1606,10 +1622,117 @@ where
         Any,
     )
     .unwrap();
-    assert_eq!(e.check_blocks(d.ino), 1);
+    // A directory's record has room for a default ACL: no block.
+    assert_eq!((e.check_blocks(d.ino), e.inode(d.ino).xattr), (0, 0));
     e.remove(ROOT_INO, "f");
     e.remove(ROOT_INO, "g");
     e.remove(ROOT_INO, "d");
+    e.assert_fresh();
+}
+
+/// The names of the attributes in the record of `ino`, in order.
+fn inline_names<I: BlockIo>(e: &mut Env<I>, ino: u64) -> Vec<String>
+where
+    I::Error: Debug,
+{
+    e.ix(ino)
+        .entries()
+        .map(|x| String::from_utf8_lossy(x.name).into_owned())
+        .collect()
+}
+
+pub fn xattrs_inline<I: BlockIo>(e: &mut Env<I>)
+where
+    I::Error: Debug,
+{
+    use XattrMode::*;
+    let u = XATTR_INDEX_USER;
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // A directory has 108 bytes in its record; an entry takes 4 + name + value.
+    let d = e.mkdir(ROOT_INO, "d");
+    assert_eq!(d.xattr_room(), 108);
+    let r = setx(e, d.ino, u, "a", Some(&[1; 50]), Any).unwrap();
+    assert_eq!((r.xattr, r.blocks, e.ix(d.ino).used()), (0, 0, 55));
+    assert_eq!(r.ctime.sec, e.clock);
+    // 55 + 54 > 108: to the block. 55 + 53 = 108: in the record, which is then full.
+    let r = setx(e, d.ino, u, "b", Some(&[2; 49]), Any).unwrap();
+    assert_ne!(r.xattr, 0);
+    assert_eq!((r.blocks, e.ix(d.ino).used()), (1, 55));
+    setx(e, d.ino, u, "c", Some(&[3; 48]), Any).unwrap();
+    assert_eq!(e.ix(d.ino).used(), 108);
+    assert_eq!(inline_names(e, d.ino), names(&["a", "c"]));
+    assert_eq!(
+        listx(e, d.ino),
+        vec![(u, "a".into()), (u, "b".into()), (u, "c".into())]
+    );
+    assert_eq!(getx(e, d.ino, u, "a").unwrap(), [1; 50]);
+    assert_eq!(getx(e, d.ino, u, "b").unwrap(), [2; 49]);
+    assert_eq!(getx(e, d.ino, u, "c").unwrap(), [3; 48]);
+    // Create of one in the record, replace or remove of a missing one: refused, nothing changed.
+    let before = (e.inode(d.ino), e.ix(d.ino));
+    assert_err!(setx(e, d.ino, u, "c", Some(b"x"), Create), Error::Exists);
+    assert_err!(setx(e, d.ino, u, "z", Some(b"x"), Replace), Error::NotFound);
+    assert_eq!((e.inode(d.ino), e.ix(d.ino)), before);
+    // Growing one past the room moves it to the block...
+    setx(e, d.ino, u, "a", Some(&[9; 60]), Replace).unwrap();
+    assert_eq!(inline_names(e, d.ino), names(&["c"]));
+    assert_eq!(getx(e, d.ino, u, "a").unwrap(), [9; 60]);
+    // ... and shrinking it back, with the block's last other entry removed, frees the block.
+    setx(e, d.ino, u, "b", None, Any).unwrap();
+    let r = setx(e, d.ino, u, "a", Some(b"x"), Replace).unwrap();
+    assert_eq!((r.xattr, r.blocks), (0, 0));
+    assert_eq!(inline_names(e, d.ino), names(&["a", "c"]));
+    assert_eq!(listx(e, d.ino), vec![(u, "a".into()), (u, "c".into())]);
+    // The record keeps them through the directory's own changes.
+    for i in 0..40 {
+        e.file(d.ino, &format!("f{i}"));
+    }
+    let x = e.mkdir(ROOT_INO, "x");
+    let mv = e.mv(ROOT_INO, "d", x.ino, "d2");
+    e.rename(&mv).unwrap();
+    assert_eq!(getx(e, d.ino, u, "a").unwrap(), b"x");
+    assert_eq!(getx(e, d.ino, u, "c").unwrap(), [3; 48]);
+    e.check_blocks(d.ino);
+
+    // A regular file has 12 bytes past its extent root; they stay through writes.
+    let f = e.file(ROOT_INO, "f");
+    assert_eq!(f.xattr_room(), 12);
+    let r = setx(e, f.ino, u, "a", Some(b"1234567"), Any).unwrap();
+    assert_eq!((r.xattr, e.ix(f.ino).used()), (0, 12));
+    let r = setx(e, f.ino, u, "b", Some(b""), Any).unwrap();
+    assert_ne!(r.xattr, 0);
+    e.fragment(f.ino, 20);
+    assert_eq!(getx(e, f.ino, u, "a").unwrap(), b"1234567");
+    assert_eq!(listx(e, f.ino), vec![(u, "a".into()), (u, "b".into())]);
+    e.check_blocks(f.ino);
+
+    // Devices, FIFOs and sockets have the whole 140 bytes; a short symlink what its target
+    // leaves.
+    let mut a = e.attr(S_IFIFO | 0o600);
+    a.rdev = 0;
+    let (_, p) = e.ctx().create(ROOT_INO, b"p", &a).unwrap();
+    assert_eq!(p.xattr_room(), 140);
+    let r = setx(e, p.ino, u, "p", Some(&[7; 135]), Any).unwrap();
+    assert_eq!((r.xattr, e.ix(p.ino).used()), (0, 140));
+    let a = e.attr(0o777);
+    let (_, l) = e.ctx().symlink(ROOT_INO, b"l", &[b't'; 100], &a).unwrap();
+    assert_eq!(l.xattr_room(), 40);
+    setx(e, l.ino, u, "l", Some(&[8; 35]), Any).unwrap();
+    let l = e.inode(l.ino);
+    let mut out = [0u8; 200];
+    let n = e.ctx().read_link(&l, &mut out).unwrap();
+    assert_eq!(&out[..n], &[b't'; 100][..]);
+    assert_eq!(getx(e, l.ino, u, "l").unwrap(), [8; 35]);
+    assert_eq!(l.xattr, 0);
+
+    // Everything freed with its inode.
+    for i in 0..40 {
+        e.remove(d.ino, &format!("f{i}"));
+    }
+    e.remove(x.ino, "d2");
+    for n in ["x", "f", "p", "l"] {
+        e.remove(ROOT_INO, n);
+    }
     e.assert_fresh();
 }
 

@@ -67,6 +67,8 @@ pub struct Catalog {
     pub symlink_blocks: Vec<(u64, u64, u64)>,
     /// Extended attribute blocks: (inode, block, the value blocks of its entries).
     pub xattr_blocks: Vec<(u64, u64, Vec<u64>)>,
+    /// Inodes with extended attributes in their records.
+    pub inline_xattrs: Vec<u64>,
 }
 
 /// The record magics of the journal (`FJRD`, `FJRC`, `FJRS`).
@@ -107,6 +109,7 @@ impl Catalog {
             extents: Vec::new(),
             symlink_blocks: Vec::new(),
             xattr_blocks: Vec::new(),
+            inline_xattrs: Vec::new(),
         };
         c.scan_log(seed);
         c.scan_inodes(&img, seed)?;
@@ -161,7 +164,7 @@ impl Catalog {
             let Some(rec) = seed.get(at..at + INODE_SIZE) else {
                 continue;
             };
-            let Ok(i) = DiskInode::decode(rec, ino) else {
+            let Ok((i, ix)) = DiskInode::decode_with_xattrs(rec, ino) else {
                 continue;
             };
             self.inodes.push(InodeAt {
@@ -170,6 +173,9 @@ impl Catalog {
                 inline: matches!(i.data, InodeData::Inline(_)),
                 at,
             });
+            if !ix.is_empty() {
+                self.inline_xattrs.push(ino);
+            }
             if i.xattr != 0 {
                 let x = seed
                     .get(i.xattr as usize * BLOCK_SIZE..(i.xattr as usize + 1) * BLOCK_SIZE)

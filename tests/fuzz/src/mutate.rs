@@ -264,14 +264,15 @@ fn data_fields(i: &InodeAt, rng: &mut Rng) -> (String, usize, usize) {
                 ("dir reserved@122", 122, 2),
                 ("dir parent", 128, 8),
                 ("dir entries", 136, 8),
-                ("dir reserved@144", 144, 8),
+                ("dir inline xattrs", 144, 108),
             ])
             .unwrap_or(&("dir root_blk", 112, 8)),
         S_IFLNK if i.inline => ("inline target", 112, INLINE_DATA_MAX),
         S_IFREG | S_IFLNK => {
             let k = rng.index(EXTENT_INLINE_CAP);
             let base = 128 + 16 * k;
-            return match rng.below(6) {
+            return match rng.below(7) {
+                6 => ("extent root inline xattrs".into(), 240, 12),
                 0 => ("extent root_blk".into(), 112, 8),
                 1 => ("extent depth".into(), 120, 2),
                 2 => ("extent count".into(), 122, 2),

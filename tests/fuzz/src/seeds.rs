@@ -353,7 +353,8 @@ fn orphans(fs: &mut Fs) -> Result<()> {
 }
 
 /// Files and directories with extended attributes: short values, values in value blocks,
-/// access and default ACLs, an inode whose block is nearly full.
+/// access and default ACLs, an inode whose block is nearly full; attributes in inode records
+/// (the file's `trusted.t`, the directory's default ACL, the FIFO's two).
 fn xattrs(fs: &mut Fs) -> Result<()> {
     use ferrite_format::ops::XattrMode::Any;
     let f = fs.create_file(ROOT_INO, "f", 2).map_err(err("create f"))?;
@@ -390,6 +391,14 @@ fn xattrs(fs: &mut Fs) -> Result<()> {
         fs.ctx()
             .xattr_set(ino, index, name, Some(value), Any, CLOCK)
             .map_err(err("setxattr"))?;
+    }
+    let p = fs
+        .mknod(d, "p", S_IFIFO | 0o644, 0)
+        .map_err(err("mknod d/p"))?;
+    for (name, value) in [(&b"a"[..], &b"in the record"[..]), (b"b", &[0u8; 60])] {
+        fs.ctx()
+            .xattr_set(p, XATTR_INDEX_USER, name, Some(value), Any, CLOCK)
+            .map_err(err("setxattr p"))?;
     }
     let h = fs.create_file(d, "full", 0).map_err(err("create d/full"))?;
     // 28 entries of 136 bytes: 3808 of the block's 4060.

@@ -70,7 +70,8 @@ fn seeds_are_deterministic_clean_and_hold_what_they_promise() {
                 assert!(!c.records.iter().any(|r| &r.magic == b"FJRC"));
             }
             "xattrs" => {
-                assert_eq!(c.xattr_blocks.len(), 4, "{:?}", c.xattr_blocks);
+                assert_eq!(c.xattr_blocks.len(), 3, "{:?}", c.xattr_blocks);
+                assert_eq!(c.inline_xattrs.len(), 3, "{:?}", c.inline_xattrs);
                 assert!(c.xattr_blocks.iter().any(|(_, _, v)| v.len() == 3));
             }
             _ => unreachable!(),

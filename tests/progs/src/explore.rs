@@ -73,9 +73,10 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     ),
     (
         "xattr",
-        "setxattr (new block, added, a value in value blocks, replaced), removexattr (the last \
-         one frees the block), an access ACL (with the mode), a default ACL inherited on create, \
-         unlink of a file with attributes",
+        "setxattr (in the inode record, new block, added, a value in value blocks, replaced, \
+         moved from the record to a block and back), removexattr (the last one frees the block), \
+         an access ACL (with the mode), a default ACL inherited on create, unlink of a file with \
+         attributes",
     ),
     (
         "recovery",
@@ -448,10 +449,10 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
         "xattr" => {
             use crate::ops::{acl, ACCESS, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_UNDEFINED};
             use crate::ops::{ACL_USER, ACL_USER_OBJ, DEFAULT};
-            m.ok("setxattr f user.a (new block)", || {
+            m.ok("setxattr f user.a (in the record)", || {
                 sys::lsetxattr(p("f"), "user.a", b"first", 0)
             })?;
-            m.ok("setxattr f trusted.b", || {
+            m.ok("setxattr f trusted.b (new block)", || {
                 sys::lsetxattr(p("f"), "trusted.b", b"second", 0)
             })?;
             m.ok("setxattr f user.big (value blocks)", || {
@@ -492,6 +493,16 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
             m.ok("set default ACL d", || {
                 sys::lsetxattr(p("d"), DEFAULT, &default, 0)
             })?;
+            m.ok("setxattr d user.grow (in the record)", || {
+                sys::lsetxattr(p("d"), "user.grow", b"small", 0)
+            })?;
+            m.ok("setxattr d user.grow (grown: to a new block)", || {
+                sys::lsetxattr(p("d"), "user.grow", &[0x6b; 200], 0)
+            })?;
+            m.ok(
+                "setxattr d user.grow (shrunk: back, frees the block)",
+                || sys::lsetxattr(p("d"), "user.grow", b"tiny", 0),
+            )?;
             m.ok("creat d/new (inherits)", || creat(&p("d/new")).map(drop))?;
             m.ok("mkdir d/sub (inherits both)", || sys::mkdir(p("d/sub")))?;
             m.ok("chmod f (the ACL's mask)", || sys::chmod(p("f"), 0o600))?;

@@ -98,6 +98,9 @@ pub enum Corrupt {
     /// An inode (its number): an extended attribute's value blocks do not match its checksum,
     /// or the inode has an xattr block on a filesystem without the feature.
     BadXattr(u64),
+    /// An inode (its number): the attributes in its record are malformed, or it has some on a
+    /// filesystem without the feature.
+    BadInlineXattr(u64),
 }
 
 impl fmt::Display for Corrupt {
@@ -157,6 +160,9 @@ impl fmt::Display for Corrupt {
             Corrupt::BadXattrBlock(b) => write!(f, "xattr block {b}: bad header or entries"),
             Corrupt::BadXattrCrc(b) => write!(f, "xattr block {b}: bad checksum"),
             Corrupt::BadXattr(i) => write!(f, "inode {i}: bad extended attributes"),
+            Corrupt::BadInlineXattr(i) => {
+                write!(f, "inode {i}: bad extended attributes in the inode record")
+            }
         }
     }
 }

@@ -2,10 +2,11 @@
 
 //! Inodes: 256-byte records, 16 per block, in the inode table.
 
-use super::bytes::{get_i64, get_u32, get_u64, put_bytes, put_i64, put_u32, put_u64, zero_range};
+use super::bytes::{copy_bytes, get_i64, get_u32, get_u64, put_i64, put_u32, put_u64};
 use super::crc::crc32c;
 use super::dir::DirRoot;
 use super::extent::ExtentRoot;
+use super::xattr::InlineXattrs;
 use super::{Corrupt, Layout, BLOCK_SIZE, MAX_FILE_SIZE};
 
 /// Size of an inode record.
@@ -14,6 +15,10 @@ pub const INODE_SIZE: usize = 256;
 pub const INODES_PER_BLOCK: u64 = (BLOCK_SIZE / INODE_SIZE) as u64;
 /// Bytes of the inline data area (extent root, directory root or short symlink target).
 pub const INLINE_DATA_MAX: usize = 140;
+/// Bytes of the data area an extent root takes.
+const EXTENT_ROOT_BYTES: usize = 128;
+/// Bytes of the data area a directory root takes.
+const DIR_ROOT_BYTES: usize = 32;
 /// Inode flag: the data area holds the file's bytes (short symlinks).
 pub const INODE_FLAG_INLINE: u32 = 1;
 /// Inode flag (`chattr +S`): writes are synchronous (ferrite's always are).
@@ -168,8 +173,26 @@ pub struct DiskInode {
     pub rdev: u32,
     /// Extended attribute block (0: none; reserved in version 1).
     pub xattr: u64,
-    /// The data area.
+    /// The data area. Its part that the file type leaves free holds the inode's inline
+    /// extended attributes, which are not part of this value: [`decode`](Self::decode) checks
+    /// them, [`decode_with_xattrs`](Self::decode_with_xattrs) returns them,
+    /// [`encode`](Self::encode) leaves them as they are in the record and
+    /// [`encode_with_xattrs`](Self::encode_with_xattrs) replaces them. (An inode value stays as
+    /// small as the records it is copied between; only the xattr operations carry them.)
     pub data: InodeData,
+}
+
+/// Where the inline extended attributes start in the data area: after the extent root, the
+/// directory root or the short symlink's target; at its start for devices, FIFOs and sockets.
+fn xattr_area_start(data: &InodeData, size: u64) -> usize {
+    match data {
+        InodeData::Extents(_) => EXTENT_ROOT_BYTES,
+        InodeData::Dir(_) => DIR_ROOT_BYTES,
+        InodeData::Inline(_) => {
+            usize::try_from(size).map_or(INLINE_DATA_MAX, |s| s.min(INLINE_DATA_MAX))
+        }
+        InodeData::Special => 0,
+    }
 }
 
 /// The block and byte offset of inode `ino` in the inode table.
@@ -213,8 +236,33 @@ impl DiskInode {
         }
     }
 
-    /// Parses and validates the 256-byte record of inode `ino`.
+    /// Parses and validates the 256-byte record of inode `ino` (its inline attributes
+    /// included).
     pub fn decode(rec: &[u8], ino: u64) -> Result<DiskInode, Corrupt> {
+        Self::decode_with_xattrs(rec, ino).map(|(inode, _)| inode)
+    }
+
+    /// [`decode`](Self::decode), with the inline extended attributes.
+    pub fn decode_with_xattrs(rec: &[u8], ino: u64) -> Result<(DiskInode, InlineXattrs), Corrupt> {
+        let (inode, ixattrs) = Self::decode_parts(rec, ino)?;
+        Ok((inode, ixattrs?))
+    }
+
+    /// As [`decode_with_xattrs`](Self::decode_with_xattrs), but a record whose only fault is
+    /// its inline extended attributes gives the inode and that fault (fsck drops them).
+    #[cfg(feature = "inspect")]
+    pub fn decode_salvage(
+        rec: &[u8],
+        ino: u64,
+    ) -> Result<(DiskInode, Result<InlineXattrs, Corrupt>), Corrupt> {
+        Self::decode_parts(rec, ino)
+    }
+
+    /// The inode without its inline attributes, and those attributes parsed.
+    fn decode_parts(
+        rec: &[u8],
+        ino: u64,
+    ) -> Result<(DiskInode, Result<InlineXattrs, Corrupt>), Corrupt> {
         let rec = rec.get(..INODE_SIZE).ok_or(Corrupt::BadInodeCrc(ino))?;
         if crc32c(rec.get(..O_CRC).unwrap_or(&[])) != get_u32(rec, O_CRC) {
             return Err(Corrupt::BadInodeCrc(ino));
@@ -257,11 +305,9 @@ impl DiskInode {
                 if size == 0 || size > INLINE_DATA_MAX as u64 {
                     return Err(Corrupt::BadInlineSize(ino));
                 }
+                // The target only: past it are the inline attributes.
                 let mut a = [0u8; INLINE_DATA_MAX];
-                super::bytes::copy_bytes(
-                    &mut a,
-                    area.get(..INLINE_DATA_MAX).unwrap_or(&[0; INLINE_DATA_MAX]),
-                );
+                super::bytes::copy_bytes(&mut a, area.get(..size as usize).unwrap_or(&[]));
                 InodeData::Inline(a)
             }
             S_IFLNK => {
@@ -285,7 +331,11 @@ impl DiskInode {
             S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK => InodeData::Special,
             _ => return Err(Corrupt::BadInodeMode(ino)),
         };
-        Ok(DiskInode {
+        let ixattrs = area
+            .get(xattr_area_start(&data, size)..)
+            .ok_or(Corrupt::BadInlineXattr(ino))
+            .and_then(|tail| InlineXattrs::decode(tail, ino));
+        let inode = DiskInode {
             ino,
             mode,
             uid,
@@ -302,16 +352,21 @@ impl DiskInode {
             rdev: get_u32(rec, O_RDEV),
             xattr: get_u64(rec, O_XATTR),
             data,
-        })
+        };
+        Ok((inode, ixattrs))
     }
 
-    /// Serializes into a 256-byte record (the mirror of [`decode`](Self::decode)), crc included.
-    /// `rec` shorter than [`INODE_SIZE`] is left untouched.
+    /// Serializes into a 256-byte record (the mirror of [`decode`](Self::decode)), crc
+    /// included, leaving the inline extended attributes as `rec` has them. `rec` shorter than
+    /// [`INODE_SIZE`] is left untouched.
     pub fn encode(&self, rec: &mut [u8]) {
         let Some(rec) = rec.get_mut(..INODE_SIZE) else {
             return;
         };
-        rec.fill(0);
+        let start = xattr_area_start(&self.data, self.size);
+        rec.get_mut(..O_DATA.saturating_add(start))
+            .unwrap_or(&mut [])
+            .fill(0);
         put_u32(rec, O_MODE, self.mode);
         put_u32(rec, O_UID, self.uid);
         put_u32(rec, O_GID, self.gid);
@@ -331,16 +386,33 @@ impl DiskInode {
         put_u64(rec, O_INO, self.ino);
         put_u64(rec, O_XATTR, self.xattr);
         put_u32(rec, O_RDEV, self.rdev);
-        if let Some(area) = rec.get_mut(O_DATA..O_CRC) {
+        // The file type's part of the data area only: the rest is the inline attributes'.
+        if let Some(area) = rec.get_mut(O_DATA..O_DATA.saturating_add(start)) {
             match &self.data {
                 InodeData::Extents(r) => r.encode(area),
                 InodeData::Dir(d) => d.encode(area),
-                InodeData::Inline(a) => put_bytes(area, 0, a),
-                InodeData::Special => zero_range(area, 0, INLINE_DATA_MAX),
+                InodeData::Inline(a) => copy_bytes(area, a),
+                InodeData::Special => {}
             }
         }
         let c = crc32c(rec.get(..O_CRC).unwrap_or(&[]));
         put_u32(rec, O_CRC, c);
+    }
+
+    /// [`encode`](Self::encode), with `ixattrs` as the inline extended attributes (at most
+    /// [`xattr_room`](Self::xattr_room) bytes of them are written).
+    pub fn encode_with_xattrs(&self, ixattrs: &InlineXattrs, rec: &mut [u8]) {
+        let start = xattr_area_start(&self.data, self.size);
+        if let Some(tail) = rec.get_mut(O_DATA.saturating_add(start)..O_CRC) {
+            tail.fill(0);
+            ixattrs.encode(tail);
+        }
+        self.encode(rec);
+    }
+
+    /// Bytes of the data area free for extended attributes: what the file type leaves.
+    pub fn xattr_room(&self) -> usize {
+        INLINE_DATA_MAX.saturating_sub(xattr_area_start(&self.data, self.size))
     }
 
     /// The file type bits of `mode`.

@@ -320,3 +320,144 @@ impl<'a> XattrBuilder<'a> {
         block_seal(self.buf);
     }
 }
+
+/// Bytes of an inline entry's header (index, name length, value length).
+const INLINE_HDR: usize = 4;
+/// Size of the largest inline area (the whole data area of a device, FIFO or socket).
+pub const XATTR_INLINE_AREA_MAX: usize = super::INLINE_DATA_MAX;
+
+/// Bytes an inline entry with a name of `name_len` and a value of `value_len` bytes takes.
+pub fn xattr_inline_entry_size(name_len: usize, value_len: usize) -> usize {
+    INLINE_HDR
+        .saturating_add(name_len)
+        .saturating_add(value_len)
+}
+
+/// The extended attributes kept in the inode record itself: the part of the data area that the
+/// file type leaves free (`docs/FORMAT.md`, "Inline attributes"), entries packed without
+/// padding, sorted as in a block, zeros after them. Values are always in their entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InlineXattrs {
+    bytes: [u8; XATTR_INLINE_AREA_MAX],
+    used: usize,
+}
+
+impl Default for InlineXattrs {
+    fn default() -> Self {
+        InlineXattrs {
+            bytes: [0; XATTR_INLINE_AREA_MAX],
+            used: 0,
+        }
+    }
+}
+
+/// Parses the inline entry at `off` of `area`; `None` at the end (a zero index or no room for a
+/// header) is told apart by the caller.
+fn inline_entry_at(area: &[u8], off: usize) -> Option<XattrEntry<'_>> {
+    let index = get_u8(area, off);
+    let name_len = usize::from(get_u8(area, off.checked_add(1)?));
+    let value_len = usize::from(get_u16(area, off.checked_add(2)?));
+    let size = xattr_inline_entry_size(name_len, value_len);
+    let entry = area.get(off..off.checked_add(size)?)?;
+    let name = entry.get(INLINE_HDR..INLINE_HDR.checked_add(name_len)?)?;
+    let value = entry.get(INLINE_HDR.checked_add(name_len)?..)?;
+    Some(XattrEntry {
+        index,
+        name,
+        value_len,
+        value: XattrValue::Inline(value),
+        size,
+    })
+}
+
+impl InlineXattrs {
+    /// Parses and checks the inline area `area` of inode `ino`: each entry well formed (a known
+    /// namespace, a name where the namespace has names, inside the area), in strictly increasing
+    /// order, zeros after the last. An area of zeros has no attributes.
+    pub fn decode(area: &[u8], ino: u64) -> Result<InlineXattrs, Corrupt> {
+        let bad = Corrupt::BadInlineXattr(ino);
+        let mut x = InlineXattrs::default();
+        if area.len() > XATTR_INLINE_AREA_MAX {
+            return Err(bad);
+        }
+        let mut off = 0usize;
+        let mut prev: Option<(u8, &[u8])> = None;
+        while off < area.len() && get_u8(area, off) != 0 {
+            let e = inline_entry_at(area, off).ok_or(bad)?;
+            let named = index_named(e.index).ok_or(bad)?;
+            if named == e.name.is_empty() || prev.is_some_and(|p| p >= e.key()) {
+                return Err(bad);
+            }
+            prev = Some((e.index, e.name));
+            off = off.saturating_add(e.size);
+        }
+        if area.get(off..).is_some_and(|r| r.iter().any(|&b| b != 0)) {
+            return Err(bad);
+        }
+        let used = area.get(..off).ok_or(bad)?;
+        put_bytes(&mut x.bytes, 0, used);
+        x.used = off;
+        Ok(x)
+    }
+
+    /// Writes the entries at the start of `area` (which the caller has zeroed).
+    pub fn encode(&self, area: &mut [u8]) {
+        put_bytes(area, 0, self.bytes.get(..self.used).unwrap_or(&[]));
+    }
+
+    /// The entries, in order.
+    pub fn entries(&self) -> impl Iterator<Item = XattrEntry<'_>> + '_ {
+        let area = self.bytes.get(..self.used).unwrap_or(&[]);
+        let mut off = 0usize;
+        core::iter::from_fn(move || {
+            if off >= area.len() {
+                return None;
+            }
+            let e = inline_entry_at(area, off)?;
+            off = off.saturating_add(e.size);
+            Some(e)
+        })
+    }
+
+    /// The entry `(index, name)`, if there is one.
+    pub fn find(&self, index: u8, name: &[u8]) -> Option<XattrEntry<'_>> {
+        self.entries().find(|e| e.key() == (index, name))
+    }
+
+    /// Bytes the entries take.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    /// Whether there are no inline attributes.
+    pub fn is_empty(&self) -> bool {
+        self.used == 0
+    }
+
+    /// Appends an entry (the caller keeps the order); `None` when the entries would take more
+    /// than `room` bytes or the name is over the limit.
+    pub fn push(&mut self, index: u8, name: &[u8], value: &[u8], room: usize) -> Option<()> {
+        let size = xattr_inline_entry_size(name.len(), value.len());
+        let end = self.used.checked_add(size)?;
+        if end > room.min(XATTR_INLINE_AREA_MAX) || name.len() > XATTR_NAME_MAX || index == 0 {
+            return None;
+        }
+        let off = self.used;
+        put_u8(&mut self.bytes, off, index);
+        put_u8(
+            &mut self.bytes,
+            off.checked_add(1)?,
+            u8::try_from(name.len()).ok()?,
+        );
+        put_u16(
+            &mut self.bytes,
+            off.checked_add(2)?,
+            u16::try_from(value.len()).ok()?,
+        );
+        let body = off.checked_add(INLINE_HDR)?;
+        put_bytes(&mut self.bytes, body, name);
+        put_bytes(&mut self.bytes, body.checked_add(name.len())?, value);
+        self.used = end;
+        Some(())
+    }
+}

@@ -4,8 +4,9 @@
 
 use super::super::format::{
     bitmap_block_init, bitmap_seal, bitmap_set, inode_location, Bitmap, BitmapKind, Block, BlockIo,
-    DirRoot, DiskInode, DiskSuperblock, Error, InodeData, JournalHeader, Layout, Timespec,
-    BITS_PER_BITMAP_BLOCK, INODE_SIZE, LABEL_MAX, ROOT_INO, STATE_CLEAN, S_IFDIR, VERSION,
+    DirRoot, DiskInode, DiskSuperblock, Error, InlineXattrs, InodeData, JournalHeader, Layout,
+    Timespec, BITS_PER_BITMAP_BLOCK, INODE_SIZE, LABEL_MAX, ROOT_INO, STATE_CLEAN, S_IFDIR,
+    VERSION,
 };
 
 /// What [`mkfs`] writes besides the layout's fixed structures.
@@ -93,7 +94,9 @@ pub fn mkfs<I: BlockIo>(
     root.data = InodeData::Dir(DirRoot::empty(ROOT_INO));
     let (blk, off) = inode_location(&l, ROOT_INO)?;
     io.read(blk, buf).map_err(Error::Io)?;
-    root.encode(
+    // With no attributes in its record, whatever the table held.
+    root.encode_with_xattrs(
+        &InlineXattrs::default(),
         buf.get_mut(off..off.saturating_add(INODE_SIZE))
             .unwrap_or(&mut []),
     );

@@ -44,8 +44,8 @@ pub use xattr::XattrMode;
 
 use super::format::{
     bitmap_get, dir_lookup, inode_location, Bitmap, Block, BlockIo, Corrupt, DirEntry, DirRoot,
-    DiskInode, DiskSuperblock, Error, InodeData, Scratch, Timespec, BITS_PER_BITMAP_BLOCK,
-    INODE_SIZE, S_IFDIR,
+    DiskInode, DiskSuperblock, Error, InlineXattrs, InodeData, Scratch, Timespec,
+    BITS_PER_BITMAP_BLOCK, INODE_SIZE, S_IFDIR,
 };
 
 /// Attributes of a new inode.
@@ -193,6 +193,14 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
     /// Reads and validates inode `ino` (`Corrupt` for a bad record, including a free one, which
     /// is zeroed).
     pub fn read_inode(&mut self, ino: u64) -> Result<DiskInode, Error<I::Error>> {
+        self.read_inode_xattrs(ino).map(|(i, _)| i)
+    }
+
+    /// Reads and checks inode `ino` with the extended attributes its record holds.
+    pub fn read_inode_xattrs(
+        &mut self,
+        ino: u64,
+    ) -> Result<(DiskInode, InlineXattrs), Error<I::Error>> {
         let (blk, off) = inode_location(&self.sb.layout, ino)?;
         if off.saturating_add(INODE_SIZE) > super::format::BLOCK_SIZE {
             return Err(Corrupt::InodeOutOfRange(ino).into());
@@ -202,11 +210,28 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
         self.io
             .read_part(blk, off, &mut rec, &mut self.scratch.a)
             .map_err(Error::Io)?;
-        Ok(DiskInode::decode(&rec, ino)?)
+        Ok(DiskInode::decode_with_xattrs(&rec, ino)?)
     }
 
-    /// Writes inode `i` to its record.
+    /// Writes inode `i` to its record (the extended attributes the record holds stay).
     pub fn write_inode(&mut self, i: &DiskInode) -> Result<(), Error<I::Error>> {
+        self.write_record(i, None)
+    }
+
+    /// Writes inode `i` to its record, with `ixattrs` as the attributes the record holds.
+    pub fn write_inode_xattrs(
+        &mut self,
+        i: &DiskInode,
+        ixattrs: &InlineXattrs,
+    ) -> Result<(), Error<I::Error>> {
+        self.write_record(i, Some(ixattrs))
+    }
+
+    fn write_record(
+        &mut self,
+        i: &DiskInode,
+        ixattrs: Option<&InlineXattrs>,
+    ) -> Result<(), Error<I::Error>> {
         let (blk, off) = inode_location(&self.sb.layout, i.ino)?;
         self.io.read(blk, &mut self.scratch.a).map_err(Error::Io)?;
         let rec = self
@@ -214,7 +239,10 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
             .a
             .get_mut(off..off.saturating_add(INODE_SIZE))
             .ok_or(Corrupt::InodeOutOfRange(i.ino))?;
-        i.encode(rec);
+        match ixattrs {
+            Some(x) => i.encode_with_xattrs(x, rec),
+            None => i.encode(rec),
+        }
         self.io.write(blk, &self.scratch.a).map_err(Error::Io)
     }
 

@@ -2,15 +2,19 @@
 
 //! Extended attributes: get, list, set and remove, and freeing them with their inode.
 //!
-//! An inode's attributes live in its xattr block (`super::format::xattr_entries`); a set or a
-//! remove rebuilds the whole block (in the second scratch buffer, from the first) and writes it
-//! once, so a transaction sees either the old block or the new one. Value blocks of a replaced or
-//! removed value are freed, those of a new value allocated and written first.
+//! An inode's attributes live in its record, in the part of the data area its file type leaves
+//! free (`InlineXattrs`), and in its xattr block (`super::format::xattr_entries`); each attribute
+//! in one of the two. A set puts the value in the record when it fits there beside the other
+//! inline attributes, and in the block otherwise. A change of the block rebuilds the whole block
+//! (in the second scratch buffer, from the first) and writes it once, so a transaction sees
+//! either the old block or the new one; the record is written last. Value blocks of a replaced
+//! or removed value are freed, those of a new value allocated and written first.
 
 use super::super::format::{
-    crc32c, xattr_block_check, xattr_entries, xattr_entry_size, xattr_value_blocks, Block, BlockIo,
-    Corrupt, DiskInode, Error, Timespec, XattrBuilder, XattrEntry, XattrValue, BLOCK_SIZE,
-    XATTR_AREA, XATTR_NAME_MAX, XATTR_VALUE_BLOCKS_MAX, XATTR_VALUE_MAX,
+    crc32c, xattr_block_check, xattr_entries, xattr_entry_size, xattr_inline_entry_size,
+    xattr_value_blocks, Block, BlockIo, Corrupt, DiskInode, Error, InlineXattrs, Timespec,
+    XattrBuilder, XattrEntry, XattrValue, BLOCK_SIZE, XATTR_AREA, XATTR_NAME_MAX,
+    XATTR_VALUE_BLOCKS_MAX, XATTR_VALUE_MAX,
 };
 use super::{Counting, Ctx};
 
@@ -26,6 +30,16 @@ pub enum XattrMode {
 }
 
 impl<I: BlockIo> Ctx<'_, I> {
+    /// Inode `ino` and the attributes its record holds, refused on a filesystem without the
+    /// feature.
+    fn read_with_inline(&mut self, ino: u64) -> Result<(DiskInode, InlineXattrs), Error<I::Error>> {
+        let (rec, ix) = self.read_inode_xattrs(ino)?;
+        if !ix.is_empty() && !self.sb.has_xattr() {
+            return Err(Corrupt::BadInlineXattr(ino).into());
+        }
+        Ok((rec, ix))
+    }
+
     /// Reads and checks the xattr block of `rec` into the first scratch buffer; `false` when the
     /// inode has none.
     fn load_xattrs(&mut self, rec: &DiskInode) -> Result<bool, Error<I::Error>> {
@@ -52,7 +66,13 @@ impl<I: BlockIo> Ctx<'_, I> {
         name: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Error<I::Error>> {
-        let rec = self.read_inode(ino)?;
+        let (rec, ix) = self.read_with_inline(ino)?;
+        if let Some(e) = ix.find(index, name) {
+            if let (true, XattrValue::Inline(v)) = (out.len() >= e.value_len, e.value) {
+                super::super::format::copy_bytes(out, v);
+            }
+            return Ok(e.value_len);
+        }
         if !self.load_xattrs(&rec)? {
             return Err(Error::NotFound);
         }
@@ -89,19 +109,35 @@ impl<I: BlockIo> Ctx<'_, I> {
         Ok(len)
     }
 
-    /// Calls `f(index, name)` for every attribute of inode `ino`, in order.
+    /// Calls `f(index, name)` for every attribute of inode `ino`, in order (those in the record
+    /// and those in the block merged).
     pub fn xattr_list(
         &mut self,
         ino: u64,
         f: &mut dyn FnMut(u8, &[u8]),
     ) -> Result<(), Error<I::Error>> {
-        let rec = self.read_inode(ino)?;
-        if self.load_xattrs(&rec)? {
-            for e in xattr_entries(&self.scratch.a) {
+        let (rec, ix) = self.read_with_inline(ino)?;
+        let had = self.load_xattrs(&rec)?;
+        let mut inline = ix.entries().peekable();
+        let mut block = xattr_entries(&self.scratch.a)
+            .take(if had { usize::MAX } else { 0 })
+            .peekable();
+        loop {
+            let from_inline = match (inline.peek(), block.peek()) {
+                (Some(a), Some(b)) => a.key() < b.key(),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => return Ok(()),
+            };
+            let next = if from_inline {
+                inline.next()
+            } else {
+                block.next()
+            };
+            if let Some(e) = next {
                 f(e.index, e.name);
             }
         }
-        Ok(())
     }
 
     /// Sets (`value` given) or removes (`None`) attribute `name` of namespace `index` of inode
@@ -124,9 +160,10 @@ impl<I: BlockIo> Ctx<'_, I> {
         if name.len() > XATTR_NAME_MAX || value.is_some_and(|v| v.len() > XATTR_VALUE_MAX) {
             return Err(Error::Invalid);
         }
-        let mut rec = self.read_inode(ino)?;
+        let (mut rec, old_ix) = self.read_with_inline(ino)?;
+        let inline_old = old_ix.find(index, name).map(|e| e.size);
         let had = self.load_xattrs(&rec)?;
-        let (old_size, used) = if had {
+        let (block_old, used) = if had {
             let mut used = 0usize;
             let mut old = None;
             for e in xattr_entries(&self.scratch.a) {
@@ -139,11 +176,62 @@ impl<I: BlockIo> Ctx<'_, I> {
         } else {
             (None, 0)
         };
-        match (old_size, mode, value) {
+        match (inline_old.or(block_old), mode, value) {
             (Some(_), XattrMode::Create, Some(_)) => return Err(Error::Exists),
             (None, XattrMode::Replace, _) | (None, _, None) => return Err(Error::NotFound),
             _ => {}
         }
+
+        // The record's new attributes: the others, and the new value if it fits beside them.
+        let room = rec.xattr_room();
+        let others = old_ix.used().saturating_sub(inline_old.unwrap_or(0));
+        let inline_value = value.filter(|v| {
+            others.saturating_add(xattr_inline_entry_size(name.len(), v.len())) <= room
+        });
+        let mut ix = InlineXattrs::default();
+        let mut placed = inline_value.is_none();
+        for e in old_ix.entries() {
+            if let (false, Some(v)) = (placed, inline_value) {
+                if e.key() > (index, name) {
+                    ix.push(index, name, v, room).ok_or(Error::Invalid)?;
+                    placed = true;
+                }
+            }
+            if let (false, XattrValue::Inline(ev)) = (e.key() == (index, name), e.value) {
+                ix.push(e.index, e.name, ev, room).ok_or(Error::Invalid)?;
+            }
+        }
+        if let (false, Some(v)) = (placed, inline_value) {
+            ix.push(index, name, v, room).ok_or(Error::Invalid)?;
+        }
+
+        // The block: the value where it did not go into the record, the old entry removed.
+        let block_value = if inline_value.is_some() { None } else { value };
+        if block_value.is_some() || block_old.is_some() {
+            self.xattr_block_put(&mut rec, had, used, block_old, index, name, block_value)?;
+        }
+        rec.ctime = now;
+        self.write_inode_xattrs(&rec, &ix)?;
+        Ok(rec)
+    }
+
+    /// Rebuilds the xattr block of `rec` (loaded in the first scratch buffer when `had`, its
+    /// entries taking `used` bytes, the entry `(index, name)` `old_size` of them) with that entry
+    /// set to `value` or removed, allocating the block for the first entry and freeing it with
+    /// the last; `rec.xattr` and `rec.blocks` follow, the caller writes the record. `NoSpace`
+    /// before anything is written when the entries would not fit.
+    #[allow(clippy::too_many_arguments)]
+    fn xattr_block_put(
+        &mut self,
+        rec: &mut DiskInode,
+        had: bool,
+        used: usize,
+        old_size: Option<usize>,
+        index: u8,
+        name: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<(), Error<I::Error>> {
+        let ino = rec.ino;
         let new_size = value.map_or(0, |v| xattr_entry_size(name.len(), v.len()));
         let after = used
             .saturating_sub(old_size.unwrap_or(0))
@@ -229,9 +317,7 @@ impl<I: BlockIo> Ctx<'_, I> {
             io.write(rec.xattr, &self.scratch.b).map_err(Error::Io)?;
         }
         rec.blocks = io.adjust(rec.blocks);
-        rec.ctime = now;
-        self.write_inode(&rec)?;
-        Ok(rec)
+        Ok(())
     }
 
     /// Frees the xattr block of `rec` and its value blocks (the inode is being freed), with

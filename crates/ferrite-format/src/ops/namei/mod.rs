@@ -18,9 +18,9 @@ mod rename;
 use super::super::format::{
     dir_check_name, dir_insert, dir_remove, extent_insert, file_type, inode_location,
     user_flags_for, Bitmap, BlockIo, Corrupt, DirEntry, DirRoot, DiskInode, Error, Extent,
-    ExtentLookup, ExtentRoot, InodeData, Timespec, BLOCK_SIZE, FT_LNK, INLINE_DATA_MAX,
-    INODE_FLAGS_INHERITED, INODE_FLAG_INLINE, INODE_SIZE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK,
-    S_IFMT,
+    ExtentLookup, ExtentRoot, InlineXattrs, InodeData, Timespec, BLOCK_SIZE, FT_LNK,
+    INLINE_DATA_MAX, INODE_FLAGS_INHERITED, INODE_FLAG_INLINE, INODE_SIZE, S_IFBLK, S_IFCHR,
+    S_IFDIR, S_IFLNK, S_IFMT,
 };
 use super::{dir_root, Counting, Ctx, NewInodeAttrs};
 
@@ -102,6 +102,12 @@ impl<I: BlockIo> Ctx<'_, I> {
 
     /// A free inode number, searching from `goal` (nothing is marked yet: see
     /// [`take_ino`](Self::take_ino)).
+    /// Writes the record of a new inode: no extended attributes in it yet, whatever the slot
+    /// held.
+    fn write_new_inode(&mut self, i: &DiskInode) -> Result<(), Error<I::Error>> {
+        self.write_inode_xattrs(i, &InlineXattrs::default())
+    }
+
     fn pick_ino(&mut self, goal: u64) -> Result<u64, Error<I::Error>> {
         let layout = self.sb.layout;
         let ino = Bitmap::inodes(&layout)
@@ -203,7 +209,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         }
         self.dir_add(&mut d, name, ino, ftype)?;
         self.take_ino(ino)?;
-        self.write_inode(&new)?;
+        self.write_new_inode(&new)?;
         touch(&mut d, attr.now);
         self.write_inode(&d)?;
         Ok((d, new))
@@ -222,7 +228,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         let mut new = new_record(ino, attr, mode);
         new.nlink = 0;
         self.take_ino(ino)?;
-        self.write_inode(&new)?;
+        self.write_new_inode(&new)?;
         Ok(new)
     }
 
@@ -284,7 +290,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         }
         self.dir_add(&mut d, name, ino, FT_LNK)?;
         self.take_ino(ino)?;
-        self.write_inode(&new)?;
+        self.write_new_inode(&new)?;
         touch(&mut d, attr.now);
         self.write_inode(&d)?;
         Ok((d, new))

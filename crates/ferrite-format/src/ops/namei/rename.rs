@@ -224,7 +224,7 @@ impl<I: BlockIo> Ctx<'_, I> {
         wi.rdev = 0;
         self.dir_add(&mut p.od, r.old_name, ino, FT_CHR)?;
         self.take_ino(ino)?;
-        self.write_inode(&wi)?;
+        self.write_new_inode(&wi)?;
         Ok(Some(wi))
     }
 }
