@@ -212,6 +212,9 @@ impl FileSystem for Ferrite {
     type Data = Mount;
 
     const PARAMS: ParamTable = PARAMS.table();
+    // Every inode operation passes the mount's idmap to the VFS helpers (namei.rs, inode.rs,
+    // xattr.rs); ids stored on media are those of the filesystem's user namespace.
+    const ALLOW_IDMAP: bool = true;
 
     fn parse_option(fc: &FsContext, o: MountOption) -> Result {
         match (o.opt, o.value) {

@@ -30,6 +30,12 @@ pub(crate) trait FileSystem: Sized + 'static {
     /// The mount options the filesystem knows.
     const PARAMS: ParamTable;
 
+    /// Whether the filesystem may be mounted through an idmapped mount (`FS_ALLOW_IDMAP`): every
+    /// operation that takes an [`Idmap`](super::Idmap) hands it to the VFS helpers that map ids
+    /// (`inode_init_owner`, `setattr_prepare`/`setattr_copy`, `generic_fillattr`, the ACL
+    /// helpers), and no uid or gid is read from an `iattr` other than through them.
+    const ALLOW_IDMAP: bool = false;
+
     /// Accepts or refuses one mount option of [`PARAMS`](Self::PARAMS).
     fn parse_option(fc: &FsContext, opt: MountOption) -> Result;
 
@@ -131,7 +137,12 @@ impl Registration {
         }
         let fs = bindings::file_system_type {
             name: T::NAME.as_char_ptr(),
-            fs_flags: bindings::FS_REQUIRES_DEV as ffi::c_int,
+            fs_flags: (bindings::FS_REQUIRES_DEV
+                | if T::ALLOW_IDMAP {
+                    bindings::FS_ALLOW_IDMAP
+                } else {
+                    0
+                }) as ffi::c_int,
             init_fs_context: Some(init_fs_context::<T>),
             parameters: T::PARAMS.as_ptr(),
             kill_sb: Some(kill_sb::<T>),
