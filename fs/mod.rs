@@ -138,7 +138,7 @@ impl Mount {
     ) -> Result<T> {
         let mut meta = self.meta.lock();
         self.check_up()?;
-        meta.run(&self.pmem, f)
+        meta.run(&self.pmem, &self.stats, f)
     }
 
     /// `EIO` once the filesystem is shut down.
@@ -159,7 +159,7 @@ impl Mount {
     ) -> Result<T> {
         let mut meta = self.meta.lock();
         self.check_up()?;
-        let r = meta.run(&self.pmem, f)?;
+        let r = meta.run(&self.pmem, &self.stats, f)?;
         then(&r);
         Ok(r)
     }
@@ -178,7 +178,7 @@ impl Mount {
     pub(crate) fn set_label(&self, label: &[u8; format::LABEL_MAX]) -> Result {
         let mut meta = self.meta.lock();
         self.check_up()?;
-        let sb = meta.run(&self.pmem, |ctx| ctx.set_label(label))?;
+        let sb = meta.run(&self.pmem, &self.stats, |ctx| ctx.set_label(label))?;
         meta.sb.label = sb.label;
         Ok(())
     }
@@ -187,7 +187,7 @@ impl Mount {
     pub(crate) fn checkpoint(&self) -> Result {
         let mut meta = self.meta.lock();
         self.check_up()?;
-        meta.checkpoint_now(&self.pmem)
+        meta.checkpoint_now(&self.pmem, &self.stats)
     }
 
     /// The DAX device.

@@ -25,6 +25,7 @@ use super::ops::Ctx;
 use super::pmem_io::MountIo;
 use crate::kvec::VecExt;
 use crate::pmem::{self, Pmem};
+use crate::stats::{Counter, Stats};
 use kernel::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
@@ -124,13 +125,15 @@ impl Meta {
     }
 
     /// Runs `f` as one transaction and commits it if it succeeds; on failure nothing reaches
-    /// pmem. Corruption met by `f` is reported (with `what`) and gives `EUCLEAN`.
+    /// pmem. Corruption met by `f` is reported (with `what`) and gives `EUCLEAN`. A committed
+    /// transaction is counted in `stats`, with the allocations it made.
     pub(crate) fn run<T>(
         &mut self,
         pmem: &Pmem,
+        stats: &Stats,
         f: impl FnOnce(&mut Ctx<'_, TxIo<'_>>) -> Result<T, format::Error<Error>>,
     ) -> Result<T> {
-        let r = {
+        let (r, allocs) = {
             let mut io = TxIo {
                 pmem,
                 layout: self.sb.layout,
@@ -141,7 +144,8 @@ impl Meta {
                 reporter: &mut self.reporter,
             };
             let mut ctx = Ctx::new(&mut io, &self.sb, &mut self.scratch);
-            f(&mut ctx)
+            let r = f(&mut ctx);
+            (r, ctx.allocs)
         };
         match r {
             Ok(_) if self.errored && !self.overlay.is_empty() => {
@@ -149,10 +153,13 @@ impl Meta {
                 Err(EROFS)
             }
             Ok(v) => {
-                if let Err(e) = self.commit(pmem) {
+                if let Err(e) = self.commit(pmem, stats) {
                     self.abort();
                     return Err(e);
                 }
+                stats.add(Counter::AllocExtents, allocs.extents);
+                stats.add(Counter::AllocHuge, allocs.huge);
+                stats.add(Counter::AllocHugeFallbacks, allocs.huge_fallbacks);
                 Ok(v)
             }
             Err(e) => {
@@ -267,10 +274,21 @@ impl Meta {
         Ok(())
     }
 
-    fn commit(&mut self, pmem: &Pmem) -> Result {
+    fn commit(&mut self, pmem: &Pmem, stats: &Stats) -> Result {
         if self.overlay.is_empty() {
             return Ok(());
         }
+        let start = kernel::time::Ktime::ktime_get();
+        let r = self.commit_timed(pmem, stats);
+        let ns = kernel::time::Ktime::ktime_get()
+            .to_ns()
+            .saturating_sub(start.to_ns());
+        stats.add(Counter::JournalCommitNs, u64::try_from(ns).unwrap_or(0));
+        r
+    }
+
+    /// [`commit`](Self::commit), of a transaction that changed something.
+    fn commit_timed(&mut self, pmem: &Pmem, stats: &Stats) -> Result {
         let bytes = self.diff(pmem)?;
         if self.ranges.is_empty() {
             self.abort();
@@ -288,12 +306,18 @@ impl Meta {
             return Err(ENOSPC);
         }
         if self.writer.head.saturating_add(need) > self.writer.tail.saturating_add(log_bytes) {
-            self.checkpoint(pmem)?;
+            self.checkpoint(pmem, stats)?;
         }
 
         // 1. Journal.
+        let logged_from = self.writer.head;
         self.log(pmem)?;
         pmem::fence();
+        stats.add(Counter::JournalCommits, 1);
+        stats.add(
+            Counter::JournalBytes,
+            self.writer.head.saturating_sub(logged_from),
+        );
 
         // 2. In place.
         for r in self.ranges.iter() {
@@ -309,7 +333,7 @@ impl Meta {
         // 3. Checkpoint.
         let used = self.writer.head.saturating_sub(self.writer.tail);
         if self.freed || used > log_bytes / 2 {
-            self.checkpoint(pmem)?;
+            self.checkpoint(pmem, stats)?;
         }
         self.abort();
         Ok(())
@@ -317,13 +341,13 @@ impl Meta {
 
     /// Empties the journal (everything committed is in place): a cleanly unmounted filesystem
     /// has nothing to replay.
-    pub(crate) fn checkpoint_now(&mut self, pmem: &Pmem) -> Result {
-        self.checkpoint(pmem)
+    pub(crate) fn checkpoint_now(&mut self, pmem: &Pmem, stats: &Stats) -> Result {
+        self.checkpoint(pmem, stats)
     }
 
     /// Marks every committed transaction as in place: the journal header's tail moves to the head.
     /// Everything committed is already applied (commits apply synchronously).
-    fn checkpoint(&mut self, pmem: &Pmem) -> Result {
+    fn checkpoint(&mut self, pmem: &Pmem, stats: &Stats) -> Result {
         let h = self.header.next(
             self.writer.head,
             self.writer.head,
@@ -343,6 +367,7 @@ impl Meta {
         pmem::fence();
         self.header = h;
         self.writer.tail = h.tail;
+        stats.add(Counter::JournalCheckpoints, 1);
         Ok(())
     }
 }

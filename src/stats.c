@@ -31,6 +31,13 @@ static const char *const ferrite_stat_names[FERRITE_STAT_NR] = {
 	[FERRITE_STAT_PMD_FALLBACKS] = "pmd_fallbacks",
 	[FERRITE_STAT_MKWRITE_FAULTS] = "mkwrite_faults",
 	[FERRITE_STAT_MAP_SYNC_FAULTS] = "map_sync_faults",
+	[FERRITE_STAT_JOURNAL_COMMITS] = "journal_commits",
+	[FERRITE_STAT_JOURNAL_BYTES] = "journal_bytes",
+	[FERRITE_STAT_JOURNAL_CHECKPOINTS] = "journal_checkpoints",
+	[FERRITE_STAT_JOURNAL_COMMIT_NS] = "journal_commit_ns",
+	[FERRITE_STAT_ALLOC_EXTENTS] = "alloc_extents",
+	[FERRITE_STAT_ALLOC_HUGE] = "alloc_huge_extents",
+	[FERRITE_STAT_ALLOC_HUGE_FALLBACKS] = "alloc_huge_fallbacks",
 };
 
 /* /sys/fs/ferrite, present while the module is loaded. */

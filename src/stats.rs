@@ -24,6 +24,21 @@ pub(crate) enum Counter {
     MkwriteFaults = bindings::ferrite_stat_FERRITE_STAT_MKWRITE_FAULTS,
     /// Write faults of the three kinds above, on `MAP_SYNC` mappings, that mapped.
     MapSyncFaults = bindings::ferrite_stat_FERRITE_STAT_MAP_SYNC_FAULTS,
+    /// Journal transactions committed (each durable when its call returned).
+    JournalCommits = bindings::ferrite_stat_FERRITE_STAT_JOURNAL_COMMITS,
+    /// Bytes those transactions logged: their records' headers and changed byte ranges, the
+    /// commit records.
+    JournalBytes = bindings::ferrite_stat_FERRITE_STAT_JOURNAL_BYTES,
+    /// Checkpoints: the journal emptied (the header's tail moved to its head).
+    JournalCheckpoints = bindings::ferrite_stat_FERRITE_STAT_JOURNAL_CHECKPOINTS,
+    /// Nanoseconds spent committing (logging, writing in place, checkpoints on the way).
+    JournalCommitNs = bindings::ferrite_stat_FERRITE_STAT_JOURNAL_COMMIT_NS,
+    /// Data extents allocated (by writes, faults and fallocate).
+    AllocExtents = bindings::ferrite_stat_FERRITE_STAT_ALLOC_EXTENTS,
+    /// Of those, whole aligned 2 MiB extents, which PMD faults can map.
+    AllocHuge = bindings::ferrite_stat_FERRITE_STAT_ALLOC_HUGE,
+    /// Allocations that wanted a whole aligned 2 MiB extent and found none free.
+    AllocHugeFallbacks = bindings::ferrite_stat_FERRITE_STAT_ALLOC_HUGE_FALLBACKS,
 }
 
 /// `/sys/fs/ferrite`, present while the module is loaded (created before the filesystem type is

@@ -6,7 +6,9 @@
 //! (`tools/tests/ops_fsck.rs`). Each scenario starts from a fresh filesystem made by [`format`]
 //! and ends with every unlinked inode freed, so fsck must find it clean.
 
-use ferrite_format::ops::{Ctx, MkfsParams, NewInodeAttrs, Rename, Renamed, XattrMode};
+use ferrite_format::ops::{
+    AllocEvents, Ctx, MkfsParams, NewInodeAttrs, Rename, Renamed, XattrMode,
+};
 use ferrite_format::*;
 use std::fmt::Debug;
 
@@ -970,7 +972,17 @@ where
 {
     let mut f = e.file(ROOT_INO, "big");
     // The root's leaf took the first data block.
-    let x = e.ctx().alloc(&mut f, 0, 2000, MAX_FILE_BLOCKS).unwrap();
+    let mut c = e.ctx();
+    let x = c.alloc(&mut f, 0, 2000, MAX_FILE_BLOCKS).unwrap();
+    // Counted as one whole aligned 2 MiB extent.
+    assert_eq!(
+        c.allocs,
+        AllocEvents {
+            extents: 1,
+            huge: 1,
+            huge_fallbacks: 0
+        }
+    );
     assert_eq!(
         x,
         Extent {
@@ -1057,7 +1069,13 @@ where
     let mut s = e.file(ROOT_INO, "s");
     // Near the inode (the data area shared out among the inodes: 15868 / 4096 = 3 blocks
     // each, block 521 for inode 2), in the partial chunk 1 (blocks 512..1024).
-    let x = e.ctx().alloc(&mut s, 0, 10, MAX_FILE_BLOCKS).unwrap();
+    let mut c = e.ctx();
+    let x = c.alloc(&mut s, 0, 10, MAX_FILE_BLOCKS).unwrap();
+    // A small request wants no 2 MiB extent: neither one nor a fallback.
+    assert_eq!(
+        (c.allocs.extents, c.allocs.huge, c.allocs.huge_fallbacks),
+        (1, 0, 0)
+    );
     assert_eq!(
         x,
         Extent {

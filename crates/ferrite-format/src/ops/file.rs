@@ -193,6 +193,7 @@ impl<I: BlockIo> Ctx<'_, I> {
             None => self.inode_goal(ino),
         };
         let mut e = None;
+        let mut tried_huge = false;
         if lblk >= HUGE_BLOCKS || len >= HUGE_BLOCKS {
             let start = lblk.saturating_sub(lblk % HUGE_BLOCKS);
             let end = start.saturating_add(HUGE_BLOCKS);
@@ -203,6 +204,7 @@ impl<I: BlockIo> Ctx<'_, I> {
                         ExtentLookup::Hole { end: h } if h >= end
                     ));
             if hole {
+                tried_huge = true;
                 let bm = Bitmap::blocks(&self.sb.layout);
                 let run = bm.find_run(
                     &*self.io,
@@ -238,6 +240,14 @@ impl<I: BlockIo> Ctx<'_, I> {
         inode.blocks = c.adjust(inode.blocks).saturating_add(e.len);
         inode.data = InodeData::Extents(root);
         self.write_inode(inode)?;
+        let a = &mut self.allocs;
+        a.extents = a.extents.saturating_add(1);
+        let aligned = e.physical % HUGE_BLOCKS == 0 && e.logical % HUGE_BLOCKS == 0;
+        if e.len == HUGE_BLOCKS && aligned {
+            a.huge = a.huge.saturating_add(1);
+        } else if tried_huge {
+            a.huge_fallbacks = a.huge_fallbacks.saturating_add(1);
+        }
         Ok(e)
     }
 

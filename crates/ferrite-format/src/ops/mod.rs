@@ -116,6 +116,20 @@ pub struct Ctx<'a, I: BlockIo> {
     pub sb: &'a DiskSuperblock,
     /// Working memory (no operation puts a block on its own stack).
     pub scratch: &'a mut Scratch,
+    /// What the data allocations of this context did (for the mount's counters).
+    pub allocs: AllocEvents,
+}
+
+/// Counts of the data allocations ([`Ctx::alloc`]) a context made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AllocEvents {
+    /// Extents allocated.
+    pub extents: u64,
+    /// Of those, whole aligned 2 MiB extents (a PMD fault can map them).
+    pub huge: u64,
+    /// Allocations that looked for a whole aligned 2 MiB extent, found none free and took a
+    /// smaller one.
+    pub huge_fallbacks: u64,
 }
 
 /// A [`BlockIo`] that forwards to another and counts the tree nodes allocated and freed through
@@ -187,7 +201,12 @@ fn dir_root<E>(dir: &DiskInode) -> Result<DirRoot, Error<E>> {
 impl<'a, I: BlockIo> Ctx<'a, I> {
     /// Operations on `io`, whose filesystem has superblock `sb`, working in `scratch`.
     pub fn new(io: &'a mut I, sb: &'a DiskSuperblock, scratch: &'a mut Scratch) -> Self {
-        Ctx { io, sb, scratch }
+        Ctx {
+            io,
+            sb,
+            scratch,
+            allocs: AllocEvents::default(),
+        }
     }
 
     /// Reads and validates inode `ino` (`Corrupt` for a bad record, including a free one, which
