@@ -53,8 +53,8 @@ fn set_label(file: &File, mount: &Mount, arg: IoctlArg) -> Result {
     arg.read_bytes(&mut buf)?;
     let len = buf.iter().position(|&b| b == 0).ok_or(EINVAL)?;
     let text = buf.get(..len).ok_or(EINVAL)?;
-    let valid = core::str::from_utf8(text).is_ok_and(|s| !s.chars().any(char::is_control));
-    if len > LABEL_MAX || !valid {
+    // The rule mkfs and ferrite-tune apply too.
+    if !super::format::label_is_valid(text) {
         return Err(EINVAL);
     }
     let mut label = [0u8; LABEL_MAX];

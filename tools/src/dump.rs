@@ -141,7 +141,7 @@ fn dump_superblock(sb: &DiskSuperblock, out: &mut dyn Write) -> Result<(), Strin
     writeln!(
         out,
         "label:             {}",
-        String::from_utf8_lossy(sb.label_bytes())
+        crate::escape_text(sb.label_bytes())
     )
     .map_err(w)?;
     writeln!(
@@ -260,7 +260,7 @@ fn dump_inode(
         InodeData::Inline(_) => writeln!(
             out,
             "  target:     {}",
-            String::from_utf8_lossy(i.inline_bytes().unwrap_or(&[]))
+            crate::escape_text(i.inline_bytes().unwrap_or(&[]))
         )
         .map_err(w)?,
         InodeData::Special => {}
@@ -406,7 +406,7 @@ fn dump_dir(img: &Image, sb: &DiskSuperblock, ino: u64, out: &mut dyn Write) -> 
             "  {:>20}  {:>10}  {t:<4} {}",
             e.key,
             e.ino,
-            String::from_utf8_lossy(e.name())
+            crate::escape_text(e.name())
         ));
         true
     })

@@ -291,7 +291,9 @@ fn write_bitmap(
     Ok(())
 }
 
-fn static_fields_equal(a: &DiskSuperblock, b: &DiskSuperblock) -> bool {
+/// Whether two superblocks agree in every field the backup must share with the primary (all but
+/// the free counts, the state, the mount count and the write time).
+pub fn static_fields_equal(a: &DiskSuperblock, b: &DiskSuperblock) -> bool {
     a.version == b.version
         && a.compat == b.compat
         && a.incompat == b.incompat
@@ -454,9 +456,20 @@ fn primary_superblock(
         Ok(sb) => return Ok((sb, false)),
         Err(c) => c,
     };
-    let bk = img.blocks - 1;
+    let mut bk = img.blocks - 1;
     img.read(bk, buf).map_err(io_error)?;
-    match DiskSuperblock::decode(buf) {
+    let mut backup = DiskSuperblock::decode(buf);
+    if backup.is_err() {
+        // Not at the end of the device: a filesystem made smaller than it, found by the size
+        // its journal header gives.
+        if let Some(b) = crate::mkfs::find_backup_superblock(img).map_err(io_error)? {
+            img.read(b, buf).map_err(io_error)?;
+            if let Ok(sb) = DiskSuperblock::decode(buf) {
+                (bk, backup) = (b, Ok(sb));
+            }
+        }
+    }
+    match backup {
         Ok(b) => {
             found.problem(
                 format!("primary superblock (block 0): {c}; the backup superblock (block {bk}) is valid and will be used"),
@@ -973,7 +986,7 @@ impl Checker<'_> {
                 n += 1;
                 entries.push(Entry {
                     dir: ino,
-                    name: String::from_utf8_lossy(e.name()).into_owned(),
+                    name: crate::escape_text(e.name()),
                     raw: e.name().to_vec(),
                     key: e.key,
                     ino: e.ino,
@@ -1280,7 +1293,10 @@ impl Checker<'_> {
                 );
                 self.sb_dirty = true;
             }
-        } else if self.sb.free_blocks != free_blocks || self.sb.free_inodes != free_inodes {
+        } else {
+            // Not cleanly unmounted: the counts are hints, rewritten exact, and the filesystem
+            // is marked clean when no problem is left (also when the hints happened to be
+            // exact: ferrite-tune, for one, changes only a clean filesystem).
             self.sb_dirty = true;
         }
         if self.sb.state & STATE_ERROR != 0 {

@@ -41,7 +41,19 @@ impl Image {
     /// Anything else (a FIFO, a directory, a socket, a character device) is refused before it is
     /// opened: opening a FIFO would block until something writes to it.
     pub fn open(path: &Path, writable: bool) -> std::io::Result<Image> {
-        use std::os::unix::fs::FileTypeExt;
+        Self::open_with(path, writable, false)
+    }
+
+    /// [`open`](Self::open) for writing, and a block device exclusively (`O_EXCL`): the kernel
+    /// refuses that (`EBUSY`, "in use") while the device is mounted, in any mount namespace, or
+    /// held by another exclusive user, and holds it against a mount while it is open. For what
+    /// rewrites a filesystem offline (mkfs, ferrite-tune).
+    pub fn open_exclusive(path: &Path) -> std::io::Result<Image> {
+        Self::open_with(path, true, true)
+    }
+
+    fn open_with(path: &Path, writable: bool, exclusive: bool) -> std::io::Result<Image> {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
         let t = std::fs::metadata(path)?.file_type();
         if !(t.is_file() || t.is_block_device()) {
             let what = if t.is_dir() {
@@ -60,7 +72,22 @@ impl Image {
                 format!("{what}, not a block device or an image file"),
             ));
         }
-        let mut file = OpenOptions::new().read(true).write(writable).open(path)?;
+        let mut oo = OpenOptions::new();
+        oo.read(true).write(writable);
+        // Without O_CREAT, Linux gives O_EXCL a meaning only for block devices.
+        if exclusive && t.is_block_device() {
+            oo.custom_flags(libc::O_EXCL);
+        }
+        let mut file = oo.open(path).map_err(|e| {
+            if e.raw_os_error() == Some(libc::EBUSY) {
+                std::io::Error::new(
+                    e.kind(),
+                    "the device is in use (mounted, or held by another program)",
+                )
+            } else {
+                e
+            }
+        })?;
         let size = file.seek(SeekFrom::End(0))?;
         Ok(Image {
             backing: Backing::File(file),

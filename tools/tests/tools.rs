@@ -112,26 +112,6 @@ fn mkfs_refuses_and_reports() {
         "{}",
         text(&o)
     );
-    // ext4 and XFS signatures.
-    let ext = t.image("ext", 16 << 20);
-    std::fs::write(&ext, [vec![0u8; 1080], vec![0x53, 0xEF]].concat()).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&ext)
-        .unwrap()
-        .set_len(16 << 20)
-        .unwrap();
-    let o = run(MKFS, &[], &ext);
-    assert_ne!(code(&o), 0);
-    assert!(text(&o).contains("ext2/3/4"), "{}", text(&o));
-    let xfs = t.image("xfs", 16 << 20);
-    Image::open(&xfs, true)
-        .unwrap()
-        .write_bytes(0, b"XFSB")
-        .unwrap();
-    let o = run(MKFS, &[], &xfs);
-    assert!(text(&o).contains("xfs") && code(&o) != 0);
-    assert_eq!(code(&run(MKFS, &["-f", "-q"], &xfs)), 0);
     // Unknown options and missing arguments.
     let o = run(MKFS, &["-Z"], &img);
     assert_eq!(code(&o), 1);
@@ -143,6 +123,243 @@ fn mkfs_refuses_and_reports() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = run(MKFS, &["-L", &"x".repeat(65), "-f"], &img);
     assert!(text(&o).contains("longer than 64"));
+}
+
+/// The labels mkfs refuses, each with its reason, before it writes anything.
+#[test]
+fn mkfs_refuses_labels_the_kernel_would() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = Tmp::new("mkfs-label");
+    let img = t.image("img", 16 << 20);
+    let cases: [(&[u8], &str); 4] = [
+        (&[b'x'; 65], "is longer than 64 bytes"),
+        (b"red\x1b[31m", "contains a control character"),
+        (b"two\nlines", "contains a control character"),
+        (b"caf\xe9", "is not valid UTF-8"),
+    ];
+    for (label, why) in cases {
+        let o = Command::new(MKFS)
+            .args(["-q", "-f", "-L"])
+            .arg(std::ffi::OsStr::from_bytes(label))
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 1, "{}", text(&o));
+        let s = text(&o);
+        assert!(s.contains(why), "{label:?}: {s}");
+        // The label is shown escaped in the message, never as raw bytes.
+        assert!(!o.stderr.contains(&0x1b), "{s}");
+        assert_eq!(
+            std::fs::read(&img).unwrap(),
+            vec![0u8; 16 << 20],
+            "written before refusing"
+        );
+    }
+    // The longest label (64 bytes, of two-byte characters) is taken.
+    let o = run(MKFS, &["-q", "-f", "-L", &"\u{e9}".repeat(32)], &img);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let sb = Fs::open(&img).unwrap().sb;
+    assert_eq!(sb.label_bytes(), "\u{e9}".repeat(32).as_bytes());
+}
+
+fn blkid_available() -> bool {
+    ferrite_tools::mkfs::find_blkid().is_some()
+}
+
+/// Runs `prog args... img`, expecting success (the programs that make other filesystems).
+fn make_other(prog: &str, args: &[&str], img: &Path) -> bool {
+    match Command::new(prog).args(args).arg(img).output() {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => panic!("{prog}: {}", text(&o)),
+        Err(_) => false,
+    }
+}
+
+/// mkfs without -f refuses a device holding another filesystem or a partition table, as blkid
+/// finds them, and says what it found; -f overrides, and what it writes replaces the signature.
+#[test]
+fn mkfs_refuses_other_filesystems_found_by_blkid() {
+    if !blkid_available() {
+        eprintln!("blkid is not installed: skipped");
+        return;
+    }
+    let t = Tmp::new("blkid");
+    let mut cases: Vec<(PathBuf, &str)> = Vec::new();
+    let ext4 = t.image("ext4", 16 << 20);
+    if make_other("mkfs.ext4", &["-q", "-F"], &ext4) {
+        cases.push((ext4, "contains an ext4 filesystem (found by blkid); use -f"));
+    } else {
+        eprintln!("mkfs.ext4 is not installed: the ext4 case is skipped");
+    }
+    // mkfs.xfs wants 300 MB at least; the image stays sparse.
+    let xfs = t.image("xfs", 320 << 20);
+    if make_other("mkfs.xfs", &["-q", "-f"], &xfs) {
+        cases.push((xfs, "contains a xfs filesystem (found by blkid); use -f"));
+    } else {
+        eprintln!("mkfs.xfs is not installed: the xfs case is skipped");
+    }
+    // A DOS partition table: one partition entry and the boot signature.
+    let mbr = t.image("mbr", 16 << 20);
+    let mut sector = [0u8; 512];
+    sector[446 + 4] = 0x83;
+    sector[446 + 8..446 + 12].copy_from_slice(&2048u32.to_le_bytes());
+    sector[446 + 12..446 + 16].copy_from_slice(&4096u32.to_le_bytes());
+    sector[510] = 0x55;
+    sector[511] = 0xaa;
+    Image::open(&mbr, true)
+        .unwrap()
+        .write_bytes(0, &sector)
+        .unwrap();
+    cases.push((mbr, "contains a dos partition table (found by blkid)"));
+    for (img, want) in &cases {
+        let before = std::fs::read(img).unwrap();
+        let o = run(MKFS, &["-q"], img);
+        assert_eq!(code(&o), 1, "{}", text(&o));
+        assert!(text(&o).contains(want), "{}: {}", img.display(), text(&o));
+        assert!(std::fs::read(img).unwrap() == before, "mkfs wrote");
+        let o = run(MKFS, &["-q", "-f"], img);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        assert_clean(img);
+        // Now it is ferrite's: blkid finds nothing else there, mkfs finds ferrite.
+        let o = Command::new(ferrite_tools::mkfs::find_blkid().unwrap())
+            .args(["-p", "-o", "export"])
+            .arg(img)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 2, "blkid still finds: {}", text(&o));
+        let o = run(MKFS, &["-q"], img);
+        assert!(
+            text(&o).contains("existing ferrite filesystem"),
+            "{}",
+            text(&o)
+        );
+    }
+    // Nothing on it: taken, with no warning.
+    let zero = t.image("zero", 16 << 20);
+    let o = run(MKFS, &["-q"], &zero);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+}
+
+/// A ferrite filesystem is found by its backup superblock where the primary is gone: mkfs
+/// refuses it without -f (fsck could have restored it).
+#[test]
+fn mkfs_refuses_a_ferrite_filesystem_whose_primary_superblock_is_gone() {
+    let t = Tmp::new("backup-only");
+    // Made on the whole device: the backup is its last block.
+    let img = t.image("whole", 16 << 20);
+    mkfs(&img);
+    patch_block(&img, 0, |b| b.fill(0), false);
+    let o = run(MKFS, &["-q"], &img);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(
+        text(&o).contains("its backup superblock (block 4095) is intact"),
+        "{}",
+        text(&o)
+    );
+    // Garbage rather than zeros in block 0: the same.
+    patch_block(&img, 0, |b| b.fill(0xa5), false);
+    let o = run(MKFS, &["-q"], &img);
+    assert!(text(&o).contains("(block 4095) is intact"), "{}", text(&o));
+    // What mkfs says is true: fsck restores the primary from that backup.
+    assert_eq!(fsck(&img, "-y").0, 1);
+    assert_clean(&img);
+    // Made smaller than the device (BLOCKS): the backup is inside the device, found through the
+    // size the journal header (block 1) gives.
+    for blocks in ["1500", "3000", "9000"] {
+        let img = t.image(&format!("part{blocks}"), 64 << 20);
+        let o = run(MKFS, &["-q", "-f"], &img);
+        assert_eq!(code(&o), 0);
+        let o = Command::new(MKFS)
+            .args(["-q", "-f"])
+            .arg(&img)
+            .arg(blocks)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        patch_block(&img, 0, |b| b.fill(0), false);
+        // The old whole-device filesystem's backup is gone too: only the real one is left.
+        patch_block(&img, 16383, |b| b.fill(0), false);
+        let o = run(MKFS, &["-q"], &img);
+        assert_eq!(code(&o), 1, "{blocks}: {}", text(&o));
+        let bk: u64 = blocks.parse::<u64>().unwrap() - 1;
+        assert!(
+            text(&o).contains(&format!("(block {bk}) is intact")),
+            "{}",
+            text(&o)
+        );
+        // And fsck finds it there too.
+        let (c, s) = fsck(&img, "-y");
+        assert_eq!(c, 1, "{s}");
+        assert!(
+            s.contains(&format!("backup superblock (block {bk}) is valid")),
+            "{s}"
+        );
+        assert_clean(&img);
+        assert_eq!(code(&run(MKFS, &["-q", "-f"], &img)), 0);
+    }
+    // A primary with the ferrite magic but damaged is refused by itself.
+    let img = t.image("damaged", 16 << 20);
+    mkfs(&img);
+    patch_block(&img, 0, |b| b[200] ^= 1, false);
+    let o = run(MKFS, &["-q"], &img);
+    assert!(
+        text(&o).contains("primary superblock is damaged (bad superblock checksum)"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Without blkid, mkfs still refuses ferrite, XFS and ext2/3/4 by their magic, and says that it
+/// could look for nothing else.
+#[test]
+fn mkfs_without_blkid_falls_back_to_its_own_checks() {
+    use ferrite_tools::mkfs::{blkid_probe, existing_signature};
+    let t = Tmp::new("no-blkid");
+    let ext = t.image("ext", 16 << 20);
+    Image::open(&ext, true)
+        .unwrap()
+        .write_bytes(1080, &[0x53, 0xEF])
+        .unwrap();
+    let xfs = t.image("xfs", 16 << 20);
+    Image::open(&xfs, true)
+        .unwrap()
+        .write_bytes(0, b"XFSB")
+        .unwrap();
+    let zero = t.image("zero", 16 << 20);
+    let fer = t.image("ferrite", 16 << 20);
+    mkfs(&fer);
+    let missing = t.0.join("no-such-blkid");
+    for blkid in [None, Some(missing.as_path())] {
+        let sig = |p: &Path| existing_signature(&Image::open(p, false).unwrap(), p, blkid).unwrap();
+        let s = sig(&ext);
+        assert_eq!(s.found.as_deref(), Some("an existing ext2/3/4 filesystem"));
+        let why = s.incomplete.unwrap();
+        assert!(why.contains("only ferrite, XFS and ext2/3/4"), "{why}");
+        if blkid.is_some() {
+            assert!(why.contains("cannot be run"), "{why}");
+        } else {
+            assert!(why.contains("not installed"), "{why}");
+        }
+        assert_eq!(
+            sig(&xfs).found.as_deref(),
+            Some("an existing xfs filesystem")
+        );
+        let s = sig(&zero);
+        assert_eq!(s.found, None);
+        assert!(s.incomplete.is_some());
+        // ferrite's own check needs no blkid, and is complete.
+        let s = sig(&fer);
+        assert_eq!(s.found.as_deref(), Some("an existing ferrite filesystem"));
+        assert_eq!(s.incomplete, None);
+    }
+    assert!(blkid_probe(&missing, &zero).is_err());
+    if let Some(b) = ferrite_tools::mkfs::find_blkid() {
+        assert_eq!(blkid_probe(&b, &zero), Ok(None));
+        // blkid takes an ext2 magic over zeros for an empty ext2 filesystem.
+        let found = blkid_probe(&b, &ext).unwrap().unwrap();
+        assert!(found.contains("ext2 filesystem"), "{found}");
+    }
 }
 
 #[test]
@@ -782,6 +999,66 @@ fn tools_refuse_what_is_not_a_device_or_an_image_at_once() {
         let o = run(MKFS, &["-f", "-q"], p);
         assert_ne!(code(&o), 0);
         assert!(text(&o).contains(what), "mkfs on {what}: {}", text(&o));
+    }
+}
+
+/// Whatever an image holds is printed escaped: a label, directory entry names and symlink
+/// targets with terminal escape sequences, other control bytes and invalid UTF-8 come out as
+/// `\x1b`, `\n`, `\xff`..., never as the raw bytes (which could rewrite the terminal).
+#[test]
+fn tools_print_what_an_image_holds_escaped() {
+    let t = Tmp::new("escape");
+    let img = t.image("img", 16 << 20);
+    mkfs(&img);
+    let (d, sym) = {
+        let mut fs = Fs::open(&img).unwrap();
+        let d = fs.mkdir(ROOT_INO, "d").unwrap();
+        fs.create_file(d, "clear\x1b[2J", 0).unwrap();
+        let sym = fs.symlink(d, "title", "\x1b]0;owned\x07").unwrap();
+        fs.finish().unwrap();
+        (d, sym)
+    };
+    // A name that is not UTF-8, naming no inode (so that fsck names it in a problem).
+    add_entry(&img, d, b"bad\xff\nname", 4000, FT_REG);
+    // A label planted as mkfs would never write it.
+    let lo = superblock_field_offset("label").unwrap();
+    for blk in [0, layout_of(&img).backup_sb] {
+        patch_block(
+            &img,
+            blk,
+            |b| b[lo..lo + 9].copy_from_slice(b"red\x1b[31m\\"),
+            true,
+        );
+    }
+    let views: [(&str, &[&str], &[&str]); 4] = [
+        (DUMP, &[], &[r"label:             red\x1b[31m\\"]),
+        (
+            DUMP,
+            &["dir", &d.to_string()],
+            &[r"clear\x1b[2J", r"title", r"bad\xff\nname"],
+        ),
+        (
+            DUMP,
+            &["inode", &sym.to_string()],
+            &[r"target:     \x1b]0;owned\x07"],
+        ),
+        (
+            FSCK,
+            &["-n"],
+            &[r"entry 'bad\xff\nname' points to unallocated inode 4000"],
+        ),
+    ];
+    for (bin, args, want) in views {
+        let o = Command::new(bin).arg(&img).args(args).output().unwrap();
+        let out = [&o.stdout[..], &o.stderr[..]].concat();
+        let s = String::from_utf8(out.clone()).expect("the output is UTF-8");
+        for w in want {
+            assert!(s.contains(w), "{bin} {args:?}: no {w:?} in\n{s}");
+        }
+        assert!(
+            !out.iter().any(|&b| b < 0x20 && b != b'\n'),
+            "{bin} {args:?}: raw control bytes in {s:?}"
+        );
     }
 }
 

@@ -141,6 +141,48 @@ fn superblock_mutations_give_specific_errors() {
     );
 }
 
+/// The label rule of `FS_IOC_SETFSLABEL`, mkfs and ferrite-tune: at most 64 bytes of UTF-8
+/// without control characters.
+#[test]
+fn label_rule() {
+    for ok in [
+        &b""[..],
+        b"data",
+        "caf\u{e9} \u{2603}".as_bytes(),
+        &[b'x'; LABEL_MAX],
+        // 64 bytes of two-byte characters.
+        "\u{e9}".repeat(32).as_bytes(),
+    ] {
+        assert_eq!(label_check(ok), Ok(()), "{ok:?}");
+        assert!(label_is_valid(ok));
+    }
+    assert_eq!(label_check(&[b'x'; LABEL_MAX + 1]), Err(BadLabel::TooLong));
+    // The length is in bytes, not characters: 33 two-byte characters are 66 bytes.
+    assert_eq!(
+        label_check("\u{e9}".repeat(33).as_bytes()),
+        Err(BadLabel::TooLong)
+    );
+    for bad in [&b"a\xffb"[..], b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf"] {
+        assert_eq!(label_check(bad), Err(BadLabel::NotUtf8), "{bad:?}");
+    }
+    for bad in [
+        &b"a\0b"[..],
+        b"\n",
+        b"tab\there",
+        b"\x1b[31mred",
+        b"del\x7f",
+        "c1 \u{85}".as_bytes(),
+        "\u{9b}31m".as_bytes(),
+    ] {
+        assert_eq!(label_check(bad), Err(BadLabel::ControlChar), "{bad:?}");
+        assert!(!label_is_valid(bad));
+    }
+    assert_eq!(
+        BadLabel::TooLong.to_string(),
+        format!("is longer than {LABEL_MAX} bytes")
+    );
+}
+
 #[test]
 fn superblock_every_layout_field_is_checked() {
     // Flipping any layout field (offsets 136..232) must fail, never pass silently.

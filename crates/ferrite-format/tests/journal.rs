@@ -123,6 +123,30 @@ fn header_slots_newest_valid_copy_wins() {
     );
 }
 
+/// What a header block claims of the log's size without a layout (mkfs looks for a filesystem
+/// whose superblock is gone by it): the valid copy of the highest generation.
+#[test]
+fn header_claims_its_log_size_without_a_layout() {
+    let l = layout(64);
+    let mut b = [0u8; BS];
+    assert_eq!(JournalHeader::claimed_log_blocks(&b), None, "zeros");
+    let h0 = JournalHeader::new(&l, 7);
+    h0.encode(&mut b);
+    assert_eq!(JournalHeader::claimed_log_blocks(&b), Some(63));
+    // Generation 1 in the second slot claims another size: the newer copy is believed.
+    let h1 = JournalHeader {
+        log_blocks: 99,
+        ..h0.next(0, 0, 0)
+    };
+    h1.encode(&mut b);
+    assert_eq!(JournalHeader::claimed_log_blocks(&b), Some(99));
+    // A copy with a bad crc is not.
+    b[JH_SLOT + 8] ^= 1;
+    assert_eq!(JournalHeader::claimed_log_blocks(&b), Some(63));
+    b[0] ^= 1;
+    assert_eq!(JournalHeader::claimed_log_blocks(&b), None);
+}
+
 /// Writes a transaction setting `n` target blocks' bytes at varied offsets; returns the records.
 fn txn(
     io: &mut MemIo,

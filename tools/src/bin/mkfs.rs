@@ -3,6 +3,8 @@
 //! `mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] [-O [^]xattr] DEVICE [BLOCKS]`
 
 use ferrite_tools::mkfs::{mkfs, print_summary, MkfsOptions};
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 use std::process::exit;
 
@@ -15,20 +17,33 @@ fn die(msg: &str) -> ! {
     exit(1);
 }
 
-fn num(opt: &str, v: Option<String>) -> u64 {
+/// An argument that must be text (an option's number or feature list).
+fn text(opt: &str, v: Option<OsString>) -> String {
     let v = v.unwrap_or_else(|| die(&format!("option {opt} needs a value")));
+    v.into_string().unwrap_or_else(|v| {
+        die(&format!(
+            "option {opt}: '{}' is not text",
+            v.to_string_lossy()
+        ))
+    })
+}
+
+fn num(opt: &str, v: Option<OsString>) -> u64 {
+    let v = text(opt, v);
     v.parse()
         .unwrap_or_else(|_| die(&format!("option {opt}: '{v}' is not a number")))
 }
 
 fn main() {
     let mut opts = MkfsOptions::default();
-    let mut pos: Vec<String> = Vec::new();
-    let mut args = std::env::args().skip(1);
+    let mut pos: Vec<OsString> = Vec::new();
+    // Arguments as bytes: a label (or a device path) need not be UTF-8, and is checked as such.
+    let mut args = std::env::args_os().skip(1);
     let mut only_pos = false;
-    while let Some(a) = args.next() {
+    while let Some(arg) = args.next() {
+        let a = arg.to_string_lossy().into_owned();
         if only_pos || !a.starts_with('-') || a == "-" {
-            pos.push(a);
+            pos.push(arg);
             continue;
         }
         match a.as_str() {
@@ -38,15 +53,14 @@ fn main() {
             "-L" | "--label" => {
                 opts.label = Some(
                     args.next()
-                        .unwrap_or_else(|| die("option -L needs a label")),
+                        .unwrap_or_else(|| die("option -L needs a label"))
+                        .into_vec(),
                 )
             }
             "-N" | "--inodes" => opts.inodes = Some(num("-N", args.next())),
             "-J" | "--journal-blocks" => opts.journal_blocks = Some(num("-J", args.next())),
             "-O" | "--features" => {
-                let v = args
-                    .next()
-                    .unwrap_or_else(|| die("option -O needs a feature list"));
+                let v = text("-O", args.next());
                 for f in v.split(',') {
                     match f {
                         "xattr" => opts.no_xattr = false,
@@ -67,7 +81,9 @@ fn main() {
                 println!("{USAGE}");
                 exit(0);
             }
-            s if s.starts_with("-L") && s.len() > 2 => opts.label = Some(s[2..].to_string()),
+            s if s.starts_with("-L") && s.len() > 2 => {
+                opts.label = Some(arg.as_bytes()[2..].to_vec())
+            }
             s => die(&format!("unknown option '{s}'")),
         }
     }
@@ -77,6 +93,7 @@ fn main() {
         _ => die("too many arguments"),
     };
     if let Some(b) = pos.get(1) {
+        let b = b.to_string_lossy();
         opts.blocks = Some(
             b.parse()
                 .unwrap_or_else(|_| die(&format!("'{b}' is not a block count"))),
@@ -84,6 +101,9 @@ fn main() {
     }
     match mkfs(&dev, &opts) {
         Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("mkfs.ferrite: {w}");
+            }
             if !opts.quiet {
                 let _ = print_summary(&mut std::io::stdout(), &dev, &s);
             }

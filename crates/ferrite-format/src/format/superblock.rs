@@ -66,6 +66,47 @@ const O_MKFS_TIME: usize = 264;
 const O_MKFS_NSEC: usize = 272;
 const O_WRITE_TIME: usize = 280;
 
+/// Why a label is not one ferrite accepts ([`label_check`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadLabel {
+    /// Longer than [`LABEL_MAX`] bytes.
+    TooLong,
+    /// Not valid UTF-8.
+    NotUtf8,
+    /// Holds a control character (Unicode `Cc`: NUL, newline, escape, DEL, the C1 controls).
+    ControlChar,
+}
+
+impl core::fmt::Display for BadLabel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // A predicate: "label 'x' <this>".
+        match self {
+            BadLabel::TooLong => write!(f, "is longer than {LABEL_MAX} bytes"),
+            BadLabel::NotUtf8 => f.write_str("is not valid UTF-8"),
+            BadLabel::ControlChar => f.write_str("contains a control character"),
+        }
+    }
+}
+
+/// Checks a new label, as `FS_IOC_SETFSLABEL`, mkfs and ferrite-tune take it: at most
+/// [`LABEL_MAX`] bytes of valid UTF-8 without control characters (NUL among them: on the media
+/// the label ends at the first NUL). The empty label (no label) is valid.
+pub fn label_check(label: &[u8]) -> Result<(), BadLabel> {
+    if label.len() > LABEL_MAX {
+        return Err(BadLabel::TooLong);
+    }
+    match core::str::from_utf8(label) {
+        Ok(s) if s.chars().any(char::is_control) => Err(BadLabel::ControlChar),
+        Ok(_) => Ok(()),
+        Err(_) => Err(BadLabel::NotUtf8),
+    }
+}
+
+/// Whether `label` may be written as a filesystem's label ([`label_check`]).
+pub fn label_is_valid(label: &[u8]) -> bool {
+    label_check(label).is_ok()
+}
+
 /// Why a layout cannot be computed for a size.
 #[cfg(feature = "mkfs")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +185,7 @@ impl Layout {
         }
         let jb = match journal_blocks {
             Some(j) => j,
-            None => (block_count / 64).clamp(64, 16384),
+            None => Self::default_journal_blocks(block_count),
         };
         let want_inodes = match inodes {
             Some(n) => n,
@@ -181,6 +222,13 @@ impl Layout {
             Ok(()) => Ok(l),
             Err(_) => Err(LayoutError::BadParameter),
         }
+    }
+
+    /// The journal size mkfs gives `block_count` blocks unless asked for another: 1/64 of the
+    /// blocks, clamped to 64..=16384 (never smaller for more blocks).
+    #[cfg(feature = "mkfs")]
+    pub fn default_journal_blocks(block_count: u64) -> u64 {
+        (block_count / 64).clamp(64, 16384)
     }
 
     /// Validates the invariants of [`Layout`].
@@ -453,14 +501,19 @@ pub fn superblock_field_offset(name: &str) -> Option<usize> {
         "magic" => O_MAGIC,
         "version" => O_VERSION,
         "block_size" => O_BLOCK_SIZE,
+        "compat" => O_COMPAT,
         "incompat" => O_INCOMPAT,
         "ro_compat" => O_RO_COMPAT,
+        "uuid" => O_UUID,
+        "hash_seed" => O_HASH_SEED,
+        "label" => O_LABEL,
         "block_count" => O_BLOCK_COUNT,
         "inode_count" => O_INODE_COUNT,
         "data_start" => O_DATA_START,
         "root_ino" => O_ROOT_INO,
         "free_blocks" => O_FREE_BLOCKS,
         "state" => O_STATE,
+        "write_time" => O_WRITE_TIME,
         _ => return None,
     })
 }

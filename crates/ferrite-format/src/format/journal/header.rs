@@ -75,6 +75,25 @@ impl JournalHeader {
         }
     }
 
+    /// The log size (`log_blocks`) a journal header block claims, read from its copy of the
+    /// highest generation with the magic and a good crc, without a layout to check it against:
+    /// for a tool looking for a filesystem whose superblock is gone. `None` if neither copy has
+    /// both.
+    #[cfg(feature = "inspect")]
+    pub fn claimed_log_blocks(buf: &Block) -> Option<u64> {
+        let (a, b) = buf.split_at(JH_SLOT);
+        let claim = |raw: &[u8]| {
+            let ok = get_u32(raw, O_JH_MAGIC) == JH_MAGIC
+                && get_u32(raw, O_JH_CRC) == crc32c_update(0, raw.get(..O_JH_CRC).unwrap_or(&[]));
+            ok.then(|| (get_u64(raw, O_JH_GENERATION), get_u64(raw, O_JH_LOG_BLOCKS)))
+        };
+        match (claim(a), claim(b)) {
+            (Some(x), Some(y)) => Some(if y.0 > x.0 { y.1 } else { x.1 }),
+            (Some(x), None) | (None, Some(x)) => Some(x.1),
+            (None, None) => None,
+        }
+    }
+
     /// Parses and validates the copy in slot `slot` (bytes `raw`).
     fn decode_slot(raw: &[u8], layout: &Layout, slot: u64) -> Result<JournalHeader, Corrupt> {
         if get_u32(raw, O_JH_MAGIC) != JH_MAGIC {

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `ferrite-tune [-l] [-L label] [-U uuid|random|clear] DEVICE`
+
+use ferrite_tools::tune::{tune, TuneOptions, UuidArg};
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+use std::process::exit;
+
+const USAGE: &str = "usage: ferrite-tune [-l] [-L label] [-U uuid|random|clear] DEVICE
+  -l          show the label, the UUID, the features and the rest of the superblock
+  -L label    set the label (up to 64 bytes of UTF-8 without control characters; \"\" clears it)
+  -U uuid     set the UUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, random, or clear (all zeros)
+The label of a mounted filesystem is set through the kernel; the UUID only while unmounted.";
+
+fn die(msg: &str) -> ! {
+    eprintln!("ferrite-tune: {msg}");
+    eprintln!("{USAGE}");
+    exit(1);
+}
+
+fn uuid(v: Option<OsString>) -> UuidArg {
+    let v = v.unwrap_or_else(|| die("option -U needs a UUID, random or clear"));
+    let s = v.to_string_lossy();
+    UuidArg::parse(&s).unwrap_or_else(|| {
+        die(&format!(
+            "'{s}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), random or clear"
+        ))
+    })
+}
+
+fn main() {
+    let mut opts = TuneOptions::default();
+    let mut dev: Option<PathBuf> = None;
+    // Arguments as bytes: a label (or a device path) need not be UTF-8, and is checked as such.
+    let mut args = std::env::args_os().skip(1);
+    let mut only_pos = false;
+    while let Some(arg) = args.next() {
+        let a = arg.to_string_lossy().into_owned();
+        if only_pos || !a.starts_with('-') || a == "-" {
+            if dev.is_some() {
+                die("more than one device given");
+            }
+            dev = Some(PathBuf::from(arg));
+            continue;
+        }
+        match a.as_str() {
+            "--" => only_pos = true,
+            "-l" | "--list" => opts.list = true,
+            "-L" | "--label" => {
+                let v = args
+                    .next()
+                    .unwrap_or_else(|| die("option -L needs a label"));
+                opts.label = Some(v.into_vec());
+            }
+            "-U" | "--uuid" => opts.uuid = Some(uuid(args.next())),
+            "-V" | "--version" => {
+                println!(
+                    "ferrite-tune {} (format version {})",
+                    env!("CARGO_PKG_VERSION"),
+                    ferrite_format::VERSION
+                );
+                exit(0);
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                exit(0);
+            }
+            s if s.starts_with("-L") && s.len() > 2 => {
+                opts.label = Some(arg.as_bytes()[2..].to_vec())
+            }
+            s if s.starts_with("-U") && s.len() > 2 => {
+                opts.uuid = Some(uuid(Some(OsString::from(&s[2..]))))
+            }
+            s => die(&format!("unknown option '{s}'")),
+        }
+    }
+    let Some(dev) = dev else {
+        die("no device given")
+    };
+    if !opts.list && opts.label.is_none() && opts.uuid.is_none() {
+        die("nothing to do: give -l, -L or -U");
+    }
+    if let Err(m) = tune(&dev, &opts, &mut std::io::stdout()) {
+        eprintln!("ferrite-tune: {m}");
+        exit(1);
+    }
+}
