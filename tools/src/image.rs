@@ -209,6 +209,63 @@ impl Image {
     }
 
     /// Makes written data durable (nothing to do in memory).
+    /// Makes bytes `off..off + len` read as zeros the fast way, if the backing has one: a hole
+    /// punched in an image file (`FALLOC_FL_PUNCH_HOLE`, no data written, and a sparse image
+    /// stays sparse), `BLKZEROOUT` on a block device (the kernel zeroes it, with the device's
+    /// write-zeroes command where it has one), or memory filled. `Ok(false)` when the backing
+    /// cannot (the filesystem has no hole punching, the device refuses): the caller writes the
+    /// zeros itself.
+    #[allow(unsafe_code)]
+    pub fn zero_fast(&mut self, off: u64, len: u64) -> std::io::Result<bool> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::FileTypeExt;
+        let file = match &mut self.backing {
+            Backing::Memory(v) => {
+                let range = usize::try_from(off)
+                    .ok()
+                    .zip(usize::try_from(off.saturating_add(len)).ok())
+                    .and_then(|(a, b)| v.get_mut(a..b));
+                return match range {
+                    Some(r) => {
+                        r.fill(0);
+                        Ok(true)
+                    }
+                    None => Err(std::io::Error::other("zeroing past the end of the image")),
+                };
+            }
+            Backing::File(f) => f,
+        };
+        let fd = file.as_raw_fd();
+        let r = if file.metadata()?.file_type().is_block_device() {
+            // _IO(0x12, 127): zero the byte range {start, length}.
+            const BLKZEROOUT: libc::c_ulong = 0x127f;
+            let range: [u64; 2] = [off, len];
+            // SAFETY: `fd` is an open block device; BLKZEROOUT reads two u64 from the pointer,
+            // which points at `range`, alive for the call.
+            unsafe { libc::ioctl(fd, BLKZEROOUT as _, range.as_ptr()) }
+        } else {
+            let (Ok(o), Ok(l)) = (libc::off_t::try_from(off), libc::off_t::try_from(len)) else {
+                return Ok(false);
+            };
+            // SAFETY: `fd` is an open regular file; fallocate takes no pointers.
+            unsafe {
+                libc::fallocate(
+                    fd,
+                    libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                    o,
+                    l,
+                )
+            }
+        };
+        if r == 0 {
+            return Ok(true);
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EOPNOTSUPP) | Some(libc::ENOTTY) | Some(libc::EINVAL) => Ok(false),
+            _ => Err(std::io::Error::last_os_error()),
+        }
+    }
+
     pub fn sync(&self) -> std::io::Result<()> {
         match &self.backing {
             Backing::File(file) => file.sync_all(),
