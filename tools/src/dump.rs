@@ -3,52 +3,10 @@
 //! ferrite-dump: human-readable views of the superblock, an inode, its extents, a directory and
 //! the journal.
 
-use crate::image::Image;
+use crate::image::{Dry, Image};
 use ferrite_format::*;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-
-/// Block access for a dry journal replay over a borrowed image: writes land in `overlay`, reads
-/// see them.
-struct Dry<'a> {
-    img: &'a Image,
-    overlay: HashMap<u64, Box<Block>>,
-}
-
-impl BlockIo for Dry<'_> {
-    type Error = std::io::Error;
-
-    fn block_count(&self) -> u64 {
-        self.img.block_count()
-    }
-
-    fn read(&self, blk: u64, buf: &mut Block) -> std::io::Result<()> {
-        match self.overlay.get(&blk) {
-            Some(b) => {
-                buf.copy_from_slice(&b[..]);
-                Ok(())
-            }
-            None => self.img.read(blk, buf),
-        }
-    }
-
-    fn write(&mut self, blk: u64, buf: &Block) -> std::io::Result<()> {
-        if blk >= self.img.block_count() {
-            return Err(std::io::Error::other(format!("block {blk} past the end")));
-        }
-        self.overlay.insert(blk, Box::new(*buf));
-        Ok(())
-    }
-
-    fn alloc_meta_block(&mut self, _hint: u64) -> std::io::Result<Option<u64>> {
-        Ok(None)
-    }
-
-    fn free_meta_block(&mut self, _blk: u64) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// What to show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -444,10 +402,7 @@ fn dump_journal(img: &Image, sb: &DiskSuperblock, out: &mut dyn Write) -> Result
     )
     .map_err(w)?;
     // A dry replay: every write goes to a throwaway overlay of the blocks it changes.
-    let mut dry = Dry {
-        img,
-        overlay: HashMap::new(),
-    };
+    let mut dry = Dry::new(img);
     let mut s = Box::new(Scratch::new());
     let r = journal_replay(&mut dry, l, &h, &mut s).map_err(|e| e.to_string())?;
     writeln!(out, "  recovery would replay {} transaction(s), {} record(s), up to sequence {}, ending at {}{}", r.transactions, r.records, r.last_seq, r.end,

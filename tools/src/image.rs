@@ -329,3 +329,55 @@ impl BlockIo for Image {
         Ok(())
     }
 }
+
+/// Block access for a dry journal replay over a borrowed image: writes land in `overlay`, reads
+/// see them.
+pub struct Dry<'a> {
+    img: &'a Image,
+    /// The blocks written, as written.
+    pub overlay: HashMap<u64, Box<Block>>,
+}
+
+impl<'a> Dry<'a> {
+    /// Nothing written yet.
+    pub fn new(img: &'a Image) -> Self {
+        Dry {
+            img,
+            overlay: HashMap::new(),
+        }
+    }
+}
+
+impl BlockIo for Dry<'_> {
+    type Error = std::io::Error;
+
+    fn block_count(&self) -> u64 {
+        self.img.block_count()
+    }
+
+    fn read(&self, blk: u64, buf: &mut Block) -> std::io::Result<()> {
+        match self.overlay.get(&blk) {
+            Some(b) => {
+                buf.copy_from_slice(&b[..]);
+                Ok(())
+            }
+            None => self.img.read(blk, buf),
+        }
+    }
+
+    fn write(&mut self, blk: u64, buf: &Block) -> std::io::Result<()> {
+        if blk >= self.img.block_count() {
+            return Err(std::io::Error::other(format!("block {blk} past the end")));
+        }
+        self.overlay.insert(blk, Box::new(*buf));
+        Ok(())
+    }
+
+    fn alloc_meta_block(&mut self, _hint: u64) -> std::io::Result<Option<u64>> {
+        Ok(None)
+    }
+
+    fn free_meta_block(&mut self, _blk: u64) -> std::io::Result<()> {
+        Ok(())
+    }
+}

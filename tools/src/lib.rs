@@ -9,6 +9,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod cli;
 pub mod dump;
 pub mod fsck;
 pub mod fsops;

@@ -39,9 +39,8 @@
 //! `FS_IOC_GETFSUUID` returns; statfs's `f_fsid` is derived from it), so anything that recorded
 //! those (NFS exports by fsid, for one) sees another filesystem afterwards.
 
-use crate::image::Image;
+use crate::image::{Dry, Image};
 use ferrite_format::*;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -264,44 +263,6 @@ pub fn label_mounted(mount_point: &Path) -> std::io::Result<Vec<u8>> {
     Ok(buf[..n].to_vec())
 }
 
-/// Block access for a dry journal replay over a borrowed image: writes land in `overlay`, reads
-/// see them.
-struct Dry<'a> {
-    img: &'a Image,
-    overlay: HashMap<u64, Box<Block>>,
-}
-
-impl BlockIo for Dry<'_> {
-    type Error = std::io::Error;
-
-    fn block_count(&self) -> u64 {
-        self.img.block_count()
-    }
-
-    fn read(&self, blk: u64, buf: &mut Block) -> std::io::Result<()> {
-        match self.overlay.get(&blk) {
-            Some(b) => {
-                buf.copy_from_slice(&b[..]);
-                Ok(())
-            }
-            None => self.img.read(blk, buf),
-        }
-    }
-
-    fn write(&mut self, blk: u64, buf: &Block) -> std::io::Result<()> {
-        self.overlay.insert(blk, Box::new(*buf));
-        Ok(())
-    }
-
-    fn alloc_meta_block(&mut self, _hint: u64) -> std::io::Result<Option<u64>> {
-        Ok(None)
-    }
-
-    fn free_meta_block(&mut self, _blk: u64) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// An unmounted filesystem checked fit for an offline change by [`prepare`].
 pub struct Prepared {
     /// The primary superblock.
@@ -415,10 +376,7 @@ fn replay_dry(img: &Image, h: &JournalHeader) -> Result<u64, String> {
     let Some(l) = img.layout else {
         return Err("no layout".into());
     };
-    let mut dry = Dry {
-        img,
-        overlay: HashMap::new(),
-    };
+    let mut dry = Dry::new(img);
     let mut scratch = Box::new(Scratch::new());
     let r = journal_replay(&mut dry, &l, h, &mut scratch).map_err(|e| e.to_string())?;
     Ok(r.transactions)
@@ -586,10 +544,7 @@ pub fn list(path: &Path, mounted: Option<&MountEntry>, out: &mut dyn Write) -> R
     let (sb, journal) = match JournalHeader::decode(&buf, &l) {
         Err(c) => (sb, format!("invalid header ({c})")),
         Ok(h) => {
-            let mut dry = Dry {
-                img: &img,
-                overlay: HashMap::new(),
-            };
+            let mut dry = Dry::new(&img);
             let r = journal_replay(&mut dry, &l, &h, &mut scratch)
                 .map_err(|e| format!("{name}: journal: {e}"))?;
             let replayed = dry

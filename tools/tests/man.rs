@@ -134,34 +134,14 @@ fn literals(line: &str) -> Vec<String> {
         .collect()
 }
 
-/// The string literals in the patterns of `match` arms in `src` (the part of each line before
-/// `=>`): what a parser written as a `match` on its arguments accepts.
-fn arm_literals(src: &str) -> Vec<String> {
-    src.lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .filter_map(|l| l.split_once("=>").map(|(pat, _)| pat))
-        .flat_map(literals)
-        .collect()
-}
-
-/// The character literals in the patterns of `match` arms in `src`.
-fn arm_chars(src: &str) -> Vec<char> {
-    src.lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .filter_map(|l| l.split_once("=>").map(|(pat, _)| pat))
-        .flat_map(|pat| {
-            pat.split('|')
-                .filter_map(|p| {
-                    let p = p.trim();
-                    let c = p.strip_prefix('\'')?.strip_suffix('\'')?;
-                    let mut cs = c.chars();
-                    match (cs.next(), cs.next()) {
-                        (Some(c), None) => Some(c),
-                        _ => None,
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
+/// Every spelling of every option in `spec`, and the choices of their values: the table the
+/// tool's parser looks its options up in (`ferrite_tools::cli`).
+fn spec_words(spec: &ferrite_tools::cli::Spec) -> Vec<String> {
+    spec.opts
+        .iter()
+        .flat_map(|o| o.names.iter().chain(o.choices.iter()))
+        .chain(spec.words.iter())
+        .map(|s| s.to_string())
         .collect()
 }
 
@@ -177,31 +157,15 @@ fn assert_named(page: &str, what: &str, wanted: &[String]) {
 
 #[test]
 fn mkfs_page_names_every_option() {
-    let opts = arm_literals(&read("tools/src/bin/mkfs.rs"));
-    // The parser still has the shape this reads: a match on each argument.
-    for o in [
-        "-L", "-f", "-F", "-q", "-N", "-J", "-O", "-V", "-h", "xattr", "^xattr",
-    ] {
-        assert!(
-            opts.iter().any(|x| x == o),
-            "{o} not found in tools/src/bin/mkfs.rs's match arms: {opts:?}"
-        );
-    }
+    let opts = spec_words(&ferrite_tools::cli::MKFS);
+    assert!(opts.iter().any(|o| o == "^xattr"), "{opts:?}");
     assert_named("mkfs.ferrite.8", "mkfs.ferrite options", &opts);
 }
 
 #[test]
 fn fsck_page_names_every_option() {
-    let flags: Vec<String> = arm_chars(&read("tools/src/bin/fsck.rs"))
-        .into_iter()
-        .map(|c| format!("-{c}"))
-        .collect();
-    for o in ["-n", "-y", "-p", "-a", "-f"] {
-        assert!(
-            flags.iter().any(|x| x == o),
-            "{o} not found in tools/src/bin/fsck.rs's match arms: {flags:?}"
-        );
-    }
+    let flags = spec_words(&ferrite_tools::cli::FSCK);
+    assert!(flags.iter().any(|o| o == "-y"), "{flags:?}");
     assert_named("fsck.ferrite.8", "fsck.ferrite options", &flags);
     // The exit codes of tools/src/fsck.rs.
     let codes: Vec<String> = read("tools/src/fsck.rs")
@@ -220,14 +184,15 @@ fn fsck_page_names_every_option() {
 
 #[test]
 fn dump_page_names_every_view() {
-    let views = arm_literals(&read("tools/src/bin/dump.rs"));
-    for v in ["sb", "inode", "extents", "dir", "journal"] {
-        assert!(
-            views.iter().any(|x| x == v),
-            "{v} not found in tools/src/bin/dump.rs's match arms: {views:?}"
-        );
-    }
+    let views = spec_words(&ferrite_tools::cli::DUMP);
+    assert!(views.iter().any(|v| v == "journal"), "{views:?}");
     assert_named("ferrite-dump.8", "ferrite-dump views", &views);
+}
+
+#[test]
+fn tune_page_names_every_option() {
+    let opts = spec_words(&ferrite_tools::cli::TUNE);
+    assert_named("ferrite-tune.8", "ferrite-tune options", &opts);
 }
 
 /// The `c_str!` literals in the lines of the `static NAME` item of `src`, up to its end (`]);`).

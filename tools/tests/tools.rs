@@ -1,50 +1,14 @@
 //! The tools, run as binaries on image files in a temporary directory.
 
+mod common;
+use common::*;
 use ferrite_format::*;
 use ferrite_tools::fsops::Fs;
 use ferrite_tools::image::Image;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-const MKFS: &str = env!("CARGO_BIN_EXE_mkfs-ferrite");
-const FSCK: &str = env!("CARGO_BIN_EXE_fsck-ferrite");
-const DUMP: &str = env!("CARGO_BIN_EXE_ferrite-dump");
-
-struct Tmp(PathBuf);
-impl Tmp {
-    fn new(tag: &str) -> Tmp {
-        let d = std::env::temp_dir().join(format!("ferrite-test-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Tmp(d)
-    }
-    fn image(&self, name: &str, bytes: u64) -> PathBuf {
-        let p = self.0.join(name);
-        let f = std::fs::File::create(&p).unwrap();
-        f.set_len(bytes).unwrap();
-        p
-    }
-}
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(bin: &str, args: &[&str], img: &Path) -> Output {
-    Command::new(bin).args(args).arg(img).output().unwrap()
-}
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
-}
 fn mkfs(img: &Path) {
     let o = run(MKFS, &["-q", "-f"], img);
     assert_eq!(code(&o), 0, "{}", text(&o));

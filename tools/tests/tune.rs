@@ -1,6 +1,8 @@
 //! ferrite-tune, run as a binary on image files (and, as root, on loop devices), and its offline
 //! update through the journal, cut by a crash at every point.
 
+mod common;
+use common::*;
 use ferrite_format::*;
 use ferrite_tools::fsck::{fsck_image, FsckOptions, Mode, EXIT_CORRECTED, EXIT_OK};
 use ferrite_tools::fsops::Fs;
@@ -11,46 +13,8 @@ use ferrite_tools::tune::{
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-const MKFS: &str = env!("CARGO_BIN_EXE_mkfs-ferrite");
-const FSCK: &str = env!("CARGO_BIN_EXE_fsck-ferrite");
-const DUMP: &str = env!("CARGO_BIN_EXE_ferrite-dump");
-const TUNE: &str = env!("CARGO_BIN_EXE_ferrite-tune");
-
-struct Tmp(PathBuf);
-impl Tmp {
-    fn new(tag: &str) -> Tmp {
-        let d = std::env::temp_dir().join(format!("ferrite-tune-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Tmp(d)
-    }
-    fn image(&self, name: &str, bytes: u64) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::File::create(&p).unwrap().set_len(bytes).unwrap();
-        p
-    }
-}
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(bin: &str, args: &[&str], img: &Path) -> Output {
-    Command::new(bin).args(args).arg(img).output().unwrap()
-}
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
-}
 fn tune(args: &[&str], img: &Path) -> (i32, String) {
     let o = run(TUNE, args, img);
     (code(&o), text(&o))

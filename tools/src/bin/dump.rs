@@ -2,6 +2,7 @@
 
 //! `ferrite-dump DEVICE [sb|inode N|extents N|dir N|journal]`
 
+use ferrite_tools::cli;
 use ferrite_tools::dump::{dump, What};
 use std::path::PathBuf;
 use std::process::exit;
@@ -15,6 +16,7 @@ fn usage(msg: &str) -> ! {
 }
 
 fn main() {
+    cli::completion_requested(&cli::DUMP);
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() || args[0] == "-h" || args[0] == "--help" {
         usage("no device given");
@@ -27,7 +29,13 @@ fn main() {
         v.parse()
             .unwrap_or_else(|_| usage(&format!("'{v}' is not an inode number")))
     };
-    let what = match args.get(1).map(String::as_str) {
+    // The views are the words of the table the bash completion is made from
+    // (ferrite_tools::cli::DUMP).
+    let view = args.get(1).map(String::as_str);
+    if view.is_some_and(|v| !cli::DUMP.words.contains(&v)) {
+        usage(&format!("unknown view '{}'", view.unwrap_or_default()));
+    }
+    let what = match view {
         None | Some("sb") | Some("superblock") => What::Superblock,
         Some("inode") => What::Inode(n(2)),
         Some("extents") => What::Extents(n(2)),

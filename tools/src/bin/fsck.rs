@@ -2,6 +2,7 @@
 
 //! `fsck.ferrite [-n|-y|-p|-a] [-f] DEVICE`, with fsck(8) exit codes.
 
+use ferrite_tools::cli;
 use ferrite_tools::fsck::{fsck, FsckOptions, Mode, EXIT_USAGE};
 use std::path::PathBuf;
 use std::process::exit;
@@ -15,6 +16,7 @@ fn usage(msg: &str) -> ! {
 }
 
 fn main() {
+    cli::completion_requested(&cli::FSCK);
     let mut mode: Option<Mode> = None;
     let mut force = false;
     let mut dev: Option<PathBuf> = None;
@@ -29,14 +31,17 @@ fn main() {
             .strip_prefix('-')
             .filter(|f| !f.is_empty() && !f.starts_with('-'))
         {
+            // Each letter is an option of the table the bash completion is made from
+            // (ferrite_tools::cli::FSCK), handled by its first spelling.
             for c in flags.chars() {
-                match c {
-                    'n' => set(Mode::Check, &mut mode),
-                    'y' => set(Mode::Yes, &mut mode),
-                    'p' | 'a' => set(Mode::Preen, &mut mode),
-                    'f' => force = true,
-                    'v' | 'V' => {}
-                    _ => usage(&format!("unknown option '-{c}'")),
+                match cli::FSCK.find(&format!("-{c}")) {
+                    Some("-n") => set(Mode::Check, &mut mode),
+                    Some("-y") => set(Mode::Yes, &mut mode),
+                    Some("-p") => set(Mode::Preen, &mut mode),
+                    Some("-f") => force = true,
+                    Some("-v") => {}
+                    Some(o) => usage(&format!("option {o} is not handled")),
+                    None => usage(&format!("unknown option '-{c}'")),
                 }
             }
             continue;

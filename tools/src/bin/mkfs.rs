@@ -2,6 +2,7 @@
 
 //! `mkfs.ferrite [-L label] [-f] [-q] [-N inodes] [-J journal-blocks] [-O [^]xattr] DEVICE [BLOCKS]`
 
+use ferrite_tools::cli;
 use ferrite_tools::mkfs::{mkfs, print_summary, MkfsOptions};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -35,6 +36,7 @@ fn num(opt: &str, v: Option<OsString>) -> u64 {
 }
 
 fn main() {
+    cli::completion_requested(&cli::MKFS);
     let mut opts = MkfsOptions::default();
     let mut pos: Vec<OsString> = Vec::new();
     // Arguments as bytes: a label (or a device path) need not be UTF-8, and is checked as such.
@@ -46,20 +48,25 @@ fn main() {
             pos.push(arg);
             continue;
         }
-        match a.as_str() {
-            "--" => only_pos = true,
-            "-f" | "-F" | "--force" => opts.force = true,
-            "-q" | "--quiet" => opts.quiet = true,
-            "-L" | "--label" => {
+        if a == "--" {
+            only_pos = true;
+            continue;
+        }
+        // The table the bash completion is made from (ferrite_tools::cli::MKFS) names the
+        // options; each is handled here by its first spelling.
+        match cli::MKFS.find(&a) {
+            Some("-f") => opts.force = true,
+            Some("-q") => opts.quiet = true,
+            Some("-L") => {
                 opts.label = Some(
                     args.next()
                         .unwrap_or_else(|| die("option -L needs a label"))
                         .into_vec(),
                 )
             }
-            "-N" | "--inodes" => opts.inodes = Some(num("-N", args.next())),
-            "-J" | "--journal-blocks" => opts.journal_blocks = Some(num("-J", args.next())),
-            "-O" | "--features" => {
+            Some("-N") => opts.inodes = Some(num("-N", args.next())),
+            Some("-J") => opts.journal_blocks = Some(num("-J", args.next())),
+            Some("-O") => {
                 let v = text("-O", args.next());
                 for f in v.split(',') {
                     match f {
@@ -69,7 +76,7 @@ fn main() {
                     }
                 }
             }
-            "-V" | "--version" => {
+            Some("-V") => {
                 println!(
                     "mkfs.ferrite {} (format version {})",
                     env!("CARGO_PKG_VERSION"),
@@ -77,14 +84,15 @@ fn main() {
                 );
                 exit(0);
             }
-            "-h" | "--help" => {
+            Some("-h") => {
                 println!("{USAGE}");
                 exit(0);
             }
-            s if s.starts_with("-L") && s.len() > 2 => {
+            Some(o) => die(&format!("option {o} is not handled")),
+            None if a.starts_with("-L") && a.len() > 2 => {
                 opts.label = Some(arg.as_bytes()[2..].to_vec())
             }
-            s => die(&format!("unknown option '{s}'")),
+            None => die(&format!("unknown option '{a}'")),
         }
     }
     let dev = match pos.len() {

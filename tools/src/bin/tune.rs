@@ -2,6 +2,7 @@
 
 //! `ferrite-tune [-l] [-L label] [-U uuid|random|clear] DEVICE`
 
+use ferrite_tools::cli;
 use ferrite_tools::tune::{tune, TuneOptions, UuidArg};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -31,6 +32,7 @@ fn uuid(v: Option<OsString>) -> UuidArg {
 }
 
 fn main() {
+    cli::completion_requested(&cli::TUNE);
     let mut opts = TuneOptions::default();
     let mut dev: Option<PathBuf> = None;
     // Arguments as bytes: a label (or a device path) need not be UTF-8, and is checked as such.
@@ -45,17 +47,22 @@ fn main() {
             dev = Some(PathBuf::from(arg));
             continue;
         }
-        match a.as_str() {
-            "--" => only_pos = true,
-            "-l" | "--list" => opts.list = true,
-            "-L" | "--label" => {
+        if a == "--" {
+            only_pos = true;
+            continue;
+        }
+        // The table the bash completion is made from (ferrite_tools::cli::TUNE) names the
+        // options; each is handled here by its first spelling.
+        match cli::TUNE.find(&a) {
+            Some("-l") => opts.list = true,
+            Some("-L") => {
                 let v = args
                     .next()
                     .unwrap_or_else(|| die("option -L needs a label"));
                 opts.label = Some(v.into_vec());
             }
-            "-U" | "--uuid" => opts.uuid = Some(uuid(args.next())),
-            "-V" | "--version" => {
+            Some("-U") => opts.uuid = Some(uuid(args.next())),
+            Some("-V") => {
                 println!(
                     "ferrite-tune {} (format version {})",
                     env!("CARGO_PKG_VERSION"),
@@ -63,17 +70,18 @@ fn main() {
                 );
                 exit(0);
             }
-            "-h" | "--help" => {
+            Some("-h") => {
                 println!("{USAGE}");
                 exit(0);
             }
-            s if s.starts_with("-L") && s.len() > 2 => {
+            Some(o) => die(&format!("option {o} is not handled")),
+            None if a.starts_with("-L") && a.len() > 2 => {
                 opts.label = Some(arg.as_bytes()[2..].to_vec())
             }
-            s if s.starts_with("-U") && s.len() > 2 => {
-                opts.uuid = Some(uuid(Some(OsString::from(&s[2..]))))
+            None if a.starts_with("-U") && a.len() > 2 => {
+                opts.uuid = Some(uuid(Some(OsString::from(&a[2..]))))
             }
-            s => die(&format!("unknown option '{s}'")),
+            None => die(&format!("unknown option '{a}'")),
         }
     }
     let Some(dev) = dev else {
