@@ -14,6 +14,28 @@ pub struct Opt {
     pub choices: &'static [&'static str],
 }
 
+/// An option without a value.
+const fn flag(names: &'static [&'static str]) -> Opt {
+    Opt {
+        names,
+        value: None,
+        choices: &[],
+    }
+}
+
+/// An option with a value, named `value` in the usage; `choices` what completion offers.
+const fn with(
+    names: &'static [&'static str],
+    value: &'static str,
+    choices: &'static [&'static str],
+) -> Opt {
+    Opt {
+        names,
+        value: Some(value),
+        choices,
+    }
+}
+
 /// A tool's command line.
 pub struct Spec {
     /// The installed name (`mkfs.ferrite`).
@@ -90,6 +112,25 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// Prints the version line (`-V`) and exits.
+    pub fn version(&self) -> ! {
+        println!(
+            "{} {} (format version {})",
+            self.name,
+            env!("CARGO_PKG_VERSION"),
+            ferrite_format::VERSION
+        );
+        std::process::exit(0);
+    }
+
+    /// Prints `usage` (`-h`) and exits.
+    pub fn help(&self, usage: &str) -> ! {
+        println!("{usage}");
+        std::process::exit(0);
+    }
+}
+
 /// Prints the bash completion and exits, when the tool's only argument asks for it.
 pub fn completion_requested(spec: &Spec) {
     // As bytes: the other arguments need not be UTF-8 (a label, a path).
@@ -106,46 +147,14 @@ pub fn completion_requested(spec: &Spec) {
 pub const MKFS: Spec = Spec {
     name: "mkfs.ferrite",
     opts: &[
-        Opt {
-            names: &["-L", "--label"],
-            value: Some("label"),
-            choices: &[],
-        },
-        Opt {
-            names: &["-f", "-F", "--force"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-q", "--quiet"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-N", "--inodes"],
-            value: Some("inodes"),
-            choices: &[],
-        },
-        Opt {
-            names: &["-J", "--journal-blocks"],
-            value: Some("journal-blocks"),
-            choices: &[],
-        },
-        Opt {
-            names: &["-O", "--features"],
-            value: Some("features"),
-            choices: &["xattr", "^xattr"],
-        },
-        Opt {
-            names: &["-V", "--version"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-h", "--help"],
-            value: None,
-            choices: &[],
-        },
+        with(&["-L", "--label"], "label", &[]),
+        flag(&["-f", "-F", "--force"]),
+        flag(&["-q", "--quiet"]),
+        with(&["-N", "--inodes"], "inodes", &[]),
+        with(&["-J", "--journal-blocks"], "journal-blocks", &[]),
+        with(&["-O", "--features"], "features", &["xattr", "^xattr"]),
+        flag(&["-V", "--version"]),
+        flag(&["-h", "--help"]),
     ],
     words: &[],
 };
@@ -154,31 +163,11 @@ pub const MKFS: Spec = Spec {
 pub const FSCK: Spec = Spec {
     name: "fsck.ferrite",
     opts: &[
-        Opt {
-            names: &["-n"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-y"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-p", "-a"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-f"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-v", "-V"],
-            value: None,
-            choices: &[],
-        },
+        flag(&["-n"]),
+        flag(&["-y"]),
+        flag(&["-p", "-a"]),
+        flag(&["-f"]),
+        flag(&["-v", "-V"]),
     ],
     words: &[],
 };
@@ -186,11 +175,7 @@ pub const FSCK: Spec = Spec {
 /// `ferrite-dump`: the device, then a view.
 pub const DUMP: Spec = Spec {
     name: "ferrite-dump",
-    opts: &[Opt {
-        names: &["-h", "--help"],
-        value: None,
-        choices: &[],
-    }],
+    opts: &[flag(&["-h", "--help"])],
     words: &["sb", "superblock", "inode", "extents", "dir", "journal"],
 };
 
@@ -198,31 +183,11 @@ pub const DUMP: Spec = Spec {
 pub const TUNE: Spec = Spec {
     name: "ferrite-tune",
     opts: &[
-        Opt {
-            names: &["-l", "--list"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-L", "--label"],
-            value: Some("label"),
-            choices: &[],
-        },
-        Opt {
-            names: &["-U", "--uuid"],
-            value: Some("uuid"),
-            choices: &["random", "clear"],
-        },
-        Opt {
-            names: &["-V", "--version"],
-            value: None,
-            choices: &[],
-        },
-        Opt {
-            names: &["-h", "--help"],
-            value: None,
-            choices: &[],
-        },
+        flag(&["-l", "--list"]),
+        with(&["-L", "--label"], "label", &[]),
+        with(&["-U", "--uuid"], "uuid", &["random", "clear"]),
+        flag(&["-V", "--version"]),
+        flag(&["-h", "--help"]),
     ],
     words: &[],
 };

@@ -76,18 +76,8 @@ fn main() {
                     }
                 }
             }
-            Some("-V") => {
-                println!(
-                    "mkfs.ferrite {} (format version {})",
-                    env!("CARGO_PKG_VERSION"),
-                    ferrite_format::VERSION
-                );
-                exit(0);
-            }
-            Some("-h") => {
-                println!("{USAGE}");
-                exit(0);
-            }
+            Some("-V") => cli::MKFS.version(),
+            Some("-h") => cli::MKFS.help(USAGE),
             Some(o) => die(&format!("option {o} is not handled")),
             None if a.starts_with("-L") && a.len() > 2 => {
                 opts.label = Some(arg.as_bytes()[2..].to_vec())

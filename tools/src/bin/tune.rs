@@ -62,18 +62,8 @@ fn main() {
                 opts.label = Some(v.into_vec());
             }
             Some("-U") => opts.uuid = Some(uuid(args.next())),
-            Some("-V") => {
-                println!(
-                    "ferrite-tune {} (format version {})",
-                    env!("CARGO_PKG_VERSION"),
-                    ferrite_format::VERSION
-                );
-                exit(0);
-            }
-            Some("-h") => {
-                println!("{USAGE}");
-                exit(0);
-            }
+            Some("-V") => cli::TUNE.version(),
+            Some("-h") => cli::TUNE.help(USAGE),
             Some(o) => die(&format!("option {o} is not handled")),
             None if a.starts_with("-L") && a.len() > 2 => {
                 opts.label = Some(arg.as_bytes()[2..].to_vec())
