@@ -157,9 +157,12 @@ impl Meta {
                     self.abort();
                     return Err(e);
                 }
-                stats.add(Counter::AllocExtents, allocs.extents);
-                stats.add(Counter::AllocHuge, allocs.huge);
-                stats.add(Counter::AllocHugeFallbacks, allocs.huge_fallbacks);
+                // Most transactions allocate nothing: no counter calls for them.
+                if allocs.extents != 0 {
+                    stats.add(Counter::AllocExtents, allocs.extents);
+                    stats.add(Counter::AllocHuge, allocs.huge);
+                    stats.add(Counter::AllocHugeFallbacks, allocs.huge_fallbacks);
+                }
                 Ok(v)
             }
             Err(e) => {

@@ -13,14 +13,6 @@ fn mkfs(img: &Path) {
     let o = run(MKFS, &["-q", "-f"], img);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
-fn fsck(img: &Path, flag: &str) -> (i32, String) {
-    let o = run(FSCK, &[flag], img);
-    (code(&o), text(&o))
-}
-fn assert_clean(img: &Path) {
-    let (c, t) = fsck(img, "-n");
-    assert_eq!(c, 0, "fsck -n not clean:\n{t}");
-}
 
 #[test]
 fn mkfs_then_fsck_clean_on_many_sizes() {

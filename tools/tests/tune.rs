@@ -19,14 +19,6 @@ fn tune(args: &[&str], img: &Path) -> (i32, String) {
     let o = run(TUNE, args, img);
     (code(&o), text(&o))
 }
-fn fsck(img: &Path, flag: &str) -> (i32, String) {
-    let o = run(FSCK, &[flag], img);
-    (code(&o), text(&o))
-}
-fn assert_clean(img: &Path) {
-    let (c, s) = fsck(img, "-n");
-    assert_eq!(c, 0, "fsck -n not clean:\n{s}");
-}
 /// A fresh filesystem of 16 MiB labelled `old`.
 fn fresh(t: &Tmp, name: &str) -> PathBuf {
     let img = t.image(name, 16 << 20);

@@ -55,3 +55,15 @@ pub fn text(o: &Output) -> String {
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap()
 }
+
+/// `fsck.ferrite FLAG img`: its exit code and output.
+pub fn fsck(img: &Path, flag: &str) -> (i32, String) {
+    let o = run(FSCK, &[flag], img);
+    (code(&o), text(&o))
+}
+
+/// Fails unless `fsck.ferrite -n` finds `img` clean.
+pub fn assert_clean(img: &Path) {
+    let (c, s) = fsck(img, "-n");
+    assert_eq!(c, 0, "fsck -n not clean:\n{s}");
+}
