@@ -393,9 +393,13 @@ pub(crate) fn free_inode(mount: &Mount, sb: &SuperBlock, ino: u64) -> Result {
 /// the locks that keep faults out ([`set_blocks`]). The blocks of other inodes change only under
 /// their inode lock, which the caller holds.
 pub(crate) fn refresh(inode: &Inode, r: &Rec) {
-    let a = attrs_of(r);
-    inode.set_attrs(&a);
-    if r.mode & S_IFMT != S_IFREG {
+    refresh_attrs(inode, &attrs_of(r));
+}
+
+/// [`refresh`] from the attributes of a record.
+pub(crate) fn refresh_attrs(inode: &Inode, a: &Attrs) {
+    inode.set_attrs(a);
+    if a.mode & S_IFMT != S_IFREG {
         inode.set_blocks(a.blocks);
     }
 }

@@ -9,15 +9,17 @@
 //! is dropped. Nothing here calls back into the VFS with the metadata lock held.
 
 use super::format::{DiskInode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
-use super::inode::{attrs_of, fs_flags, getattr, iget, mount_of, ops_of, refresh, setattr, ts};
-use super::ops::{NewInodeAttrs, Rename};
+use super::inode::{
+    attrs_of, fs_flags, getattr, iget, mount_of, ops_of, refresh, refresh_attrs, setattr, ts,
+};
+use super::ops::{NewInodeAttrs, Rename, Renamed};
 use super::xattr::NewXattrs;
 use super::{Dentry, Ferrite, File, Inode, InodeRef, NewInode};
 use crate::bindings;
 use crate::kvec::VecExt;
 use crate::vfs::inode::ops::FileAttr;
 use crate::vfs::xattr::{AclRef, AclType, PosixAcl, XattrList};
-use crate::vfs::{Iattr, Idmap, InodeOperations, Kstat};
+use crate::vfs::{Attrs, Iattr, Idmap, InodeOperations, Kstat};
 use kernel::prelude::*;
 
 /// The inode operations of directories.
@@ -148,9 +150,11 @@ impl InodeOperations for DirInode {
             whiteout,
             now: ts(old_dir.now()),
         };
-        let r = mount.tx(|ctx| ctx.rename(&req))?;
-        refresh(old_dir, &r.old_dir);
-        refresh(new_dir, &r.new_dir);
+        // Only the attributes leave the transaction: the five records are 1.5 KiB, and every
+        // copy of them on the way out was one more on the stack.
+        let r = mount.tx(|ctx| ctx.rename(&req).map(|r| RenamedAttrs::of(&r)))?;
+        refresh_attrs(old_dir, &r.old_dir);
+        refresh_attrs(new_dir, &r.new_dir);
         // The VFS locks the moved inode and the other one only in some cases (`vfs_rename`: not a
         // directory renamed within its parent, nor the two of an exchange within one directory),
         // so of those only the change time is set, as other filesystems do. A replaced inode (not
@@ -160,12 +164,12 @@ impl InodeOperations for DirInode {
                 set_ctime(moved, &r.moved);
             }
         }
-        if let (Some(other), Some(rec)) = (new.inode(), r.other.as_ref()) {
-            if other.ino() == rec.ino {
+        if let (Some(other), Some(a)) = (new.inode(), r.other.as_ref()) {
+            if other.ino() == a.ino {
                 if req.exchange {
-                    set_ctime(other, rec);
+                    set_ctime(other, a);
                 } else {
-                    refresh(other, rec);
+                    refresh_attrs(other, a);
                 }
             }
         }
@@ -295,6 +299,25 @@ pub(crate) fn read_link(inode: &Inode) -> Result<KVec<u8>> {
 }
 
 /// Sets the change time of `inode` from its record.
-fn set_ctime(inode: &Inode, r: &Rec) {
-    inode.set_ctime(r.ctime.sec, r.ctime.nsec);
+fn set_ctime(inode: &Inode, a: &Attrs) {
+    inode.set_ctime(a.ctime_sec, a.ctime_nsec);
+}
+
+/// The VFS attributes of the inodes a rename changed (see [`Ctx::rename`](super::ops::Ctx)).
+struct RenamedAttrs {
+    old_dir: Attrs,
+    new_dir: Attrs,
+    moved: Attrs,
+    other: Option<Attrs>,
+}
+
+impl RenamedAttrs {
+    fn of(r: &Renamed) -> Self {
+        RenamedAttrs {
+            old_dir: attrs_of(&r.old_dir),
+            new_dir: attrs_of(&r.new_dir),
+            moved: attrs_of(&r.moved),
+            other: r.other.as_ref().map(attrs_of),
+        }
+    }
 }

@@ -239,13 +239,15 @@ impl DiskInode {
     /// Parses and validates the 256-byte record of inode `ino` (its inline attributes
     /// included).
     pub fn decode(rec: &[u8], ino: u64) -> Result<DiskInode, Corrupt> {
-        Self::decode_with_xattrs(rec, ino).map(|(inode, _)| inode)
+        let (inode, entries) = Self::decode_parts(rec, ino)?;
+        entries?;
+        Ok(inode)
     }
 
     /// [`decode`](Self::decode), with the inline extended attributes.
     pub fn decode_with_xattrs(rec: &[u8], ino: u64) -> Result<(DiskInode, InlineXattrs), Corrupt> {
-        let (inode, ixattrs) = Self::decode_parts(rec, ino)?;
-        Ok((inode, ixattrs?))
+        let (inode, entries) = Self::decode_parts(rec, ino)?;
+        Ok((inode, InlineXattrs::from_checked(entries?)))
     }
 
     /// As [`decode_with_xattrs`](Self::decode_with_xattrs), but a record whose only fault is
@@ -255,14 +257,13 @@ impl DiskInode {
         rec: &[u8],
         ino: u64,
     ) -> Result<(DiskInode, Result<InlineXattrs, Corrupt>), Corrupt> {
-        Self::decode_parts(rec, ino)
+        let (inode, entries) = Self::decode_parts(rec, ino)?;
+        Ok((inode, entries.map(InlineXattrs::from_checked)))
     }
 
-    /// The inode without its inline attributes, and those attributes parsed.
-    fn decode_parts(
-        rec: &[u8],
-        ino: u64,
-    ) -> Result<(DiskInode, Result<InlineXattrs, Corrupt>), Corrupt> {
+    /// The inode without its inline attributes, and the bytes of those attributes, checked (no
+    /// copy of them: [`decode`](Self::decode) only checks them).
+    fn decode_parts(rec: &[u8], ino: u64) -> Result<(DiskInode, Result<&[u8], Corrupt>), Corrupt> {
         let rec = rec.get(..INODE_SIZE).ok_or(Corrupt::BadInodeCrc(ino))?;
         if crc32c(rec.get(..O_CRC).unwrap_or(&[])) != get_u32(rec, O_CRC) {
             return Err(Corrupt::BadInodeCrc(ino));
@@ -334,7 +335,10 @@ impl DiskInode {
         let ixattrs = area
             .get(xattr_area_start(&data, size)..)
             .ok_or(Corrupt::BadInlineXattr(ino))
-            .and_then(|tail| InlineXattrs::decode(tail, ino));
+            .and_then(|tail| {
+                let used = InlineXattrs::check(tail, ino)?;
+                tail.get(..used).ok_or(Corrupt::BadInlineXattr(ino))
+            });
         let inode = DiskInode {
             ino,
             mode,

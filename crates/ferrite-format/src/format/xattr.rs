@@ -371,12 +371,21 @@ fn inline_entry_at(area: &[u8], off: usize) -> Option<XattrEntry<'_>> {
 }
 
 impl InlineXattrs {
-    /// Parses and checks the inline area `area` of inode `ino`: each entry well formed (a known
-    /// namespace, a name where the namespace has names, inside the area), in strictly increasing
-    /// order, zeros after the last. An area of zeros has no attributes.
-    pub fn decode(area: &[u8], ino: u64) -> Result<InlineXattrs, Corrupt> {
-        let bad = Corrupt::BadInlineXattr(ino);
+    /// The attributes of entries that [`check`](Self::check) has passed (the start of the area,
+    /// as long as it returned).
+    pub(crate) fn from_checked(entries: &[u8]) -> InlineXattrs {
         let mut x = InlineXattrs::default();
+        put_bytes(&mut x.bytes, 0, entries);
+        x.used = entries.len().min(XATTR_INLINE_AREA_MAX);
+        x
+    }
+
+    /// Checks the inline area `area` of inode `ino`: each entry well formed (a known namespace,
+    /// a name where the namespace has names, inside the area), in strictly increasing order,
+    /// zeros after the last (an area of zeros has no attributes). Returns the bytes the entries
+    /// take; nothing is copied.
+    pub fn check(area: &[u8], ino: u64) -> Result<usize, Corrupt> {
+        let bad = Corrupt::BadInlineXattr(ino);
         if area.len() > XATTR_INLINE_AREA_MAX {
             return Err(bad);
         }
@@ -394,10 +403,7 @@ impl InlineXattrs {
         if area.get(off..).is_some_and(|r| r.iter().any(|&b| b != 0)) {
             return Err(bad);
         }
-        let used = area.get(..off).ok_or(bad)?;
-        put_bytes(&mut x.bytes, 0, used);
-        x.used = off;
-        Ok(x)
+        Ok(off)
     }
 
     /// Writes the entries at the start of `area` (which the caller has zeroed).

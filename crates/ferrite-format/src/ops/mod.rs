@@ -212,7 +212,8 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
     /// Reads and validates inode `ino` (`Corrupt` for a bad record, including a free one, which
     /// is zeroed).
     pub fn read_inode(&mut self, ino: u64) -> Result<DiskInode, Error<I::Error>> {
-        self.read_inode_xattrs(ino).map(|(i, _)| i)
+        let rec = self.read_record(ino)?;
+        Ok(DiskInode::decode(&rec, ino)?)
     }
 
     /// Reads and checks inode `ino` with the extended attributes its record holds.
@@ -220,16 +221,21 @@ impl<'a, I: BlockIo> Ctx<'a, I> {
         &mut self,
         ino: u64,
     ) -> Result<(DiskInode, InlineXattrs), Error<I::Error>> {
+        let rec = self.read_record(ino)?;
+        Ok(DiskInode::decode_with_xattrs(&rec, ino)?)
+    }
+
+    /// The record of inode `ino` (pmem: only its 256 bytes are read, not the block).
+    fn read_record(&mut self, ino: u64) -> Result<[u8; INODE_SIZE], Error<I::Error>> {
         let (blk, off) = inode_location(&self.sb.layout, ino)?;
         if off.saturating_add(INODE_SIZE) > super::format::BLOCK_SIZE {
             return Err(Corrupt::InodeOutOfRange(ino).into());
         }
-        // Only the record is read (pmem: 256 bytes, not the block).
         let mut rec = [0u8; INODE_SIZE];
         self.io
             .read_part(blk, off, &mut rec, &mut self.scratch.a)
             .map_err(Error::Io)?;
-        Ok(DiskInode::decode_with_xattrs(&rec, ino)?)
+        Ok(rec)
     }
 
     /// Writes inode `i` to its record (the extended attributes the record holds stay).

@@ -117,6 +117,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     }
 
     /// Reads the directories and the inodes of both names (`NotFound` without the old name).
+    #[inline(never)]
     fn rename_read(&mut self, r: &Rename<'_>) -> Result<Parties, Error<I::Error>> {
         let od = self.read_dir(r.old_dir)?;
         let nd = if r.old_dir == r.new_dir {
@@ -159,6 +160,7 @@ impl<I: BlockIo> Ctx<'_, I> {
 
     /// `RENAME_EXCHANGE`: swaps the entries of the two names, and the parents of directories
     /// that change directory.
+    #[inline(never)]
     fn rename_exchange(
         &mut self,
         r: &Rename<'_>,
@@ -193,6 +195,7 @@ impl<I: BlockIo> Ctx<'_, I> {
     /// A plain rename: the target, if any, loses its name and a link; the moved inode takes
     /// the new name; a whiteout (inode `whiteout_ino`), if asked for, takes the old one and is
     /// returned.
+    #[inline(never)]
     fn rename_replace(
         &mut self,
         r: &Rename<'_>,
