@@ -8,11 +8,12 @@
 //! mount's metadata lock, and updates the VFS inodes from the records it returns after the lock
 //! is dropped. Nothing here calls back into the VFS with the metadata lock held.
 
-use super::format::{DiskInode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
+use super::format::{self, DiskInode as Rec, S_IFCHR, S_IFLNK, S_IFMT, S_IFREG};
 use super::inode::{
     attrs_of, fs_flags, getattr, iget, mount_of, ops_of, refresh, refresh_attrs, setattr, ts,
 };
-use super::ops::{NewInodeAttrs, Rename, Renamed};
+use super::ops::{Ctx, NewInodeAttrs, Rename, Renamed};
+use super::txn::TxIo;
 use super::xattr::NewXattrs;
 use super::{Dentry, Ferrite, File, Inode, InodeRef, NewInode};
 use crate::bindings;
@@ -132,12 +133,14 @@ impl InodeOperations for DirInode {
         }
         let sb = old_dir.super_block();
         let mount = mount_of(sb)?;
-        // A whiteout (a 0:0 character device with no permission bits, for overlayfs) gets no
-        // inherited ACL or labels.
+        // A whiteout (a 0:0 character device with no permission bits, for overlayfs) is a new
+        // inode of the old directory as any other, as ext4 makes it: it inherits the default
+        // ACL and gets the security modules' labels.
         let whiteout = if flags & bindings::RENAME_WHITEOUT != 0 {
-            let n = sb.new_inode()?;
+            let mut n = sb.new_inode()?;
             n.init_owner(idmap, old_dir, S_IFCHR);
-            Some(new_attrs(&n, old_dir, 0))
+            let init = NewXattrs::new(mount, &mut n, old_dir, Some(old))?;
+            Some((new_attrs(&n, old_dir, 0), init))
         } else {
             None
         };
@@ -147,12 +150,12 @@ impl InodeOperations for DirInode {
             new_dir: new_dir.ino(),
             new_name: new.name(),
             exchange: flags & bindings::RENAME_EXCHANGE != 0,
-            whiteout,
+            whiteout: whiteout.as_ref().map(|(attrs, _)| *attrs),
             now: ts(old_dir.now()),
         };
         // Only the attributes leave the transaction: the five records are 1.5 KiB, and every
         // copy of them on the way out was one more on the stack.
-        let r = mount.tx(|ctx| ctx.rename(&req).map(|r| RenamedAttrs::of(&r)))?;
+        let r = mount.tx(|ctx| rename_tx(ctx, &req, whiteout.as_ref().map(|(_, init)| init)))?;
         refresh_attrs(old_dir, &r.old_dir);
         refresh_attrs(new_dir, &r.new_dir);
         // The VFS locks the moved inode and the other one only in some cases (`vfs_rename`: not a
@@ -301,6 +304,22 @@ pub(crate) fn read_link(inode: &Inode) -> Result<KVec<u8>> {
 /// Sets the change time of `inode` from its record.
 fn set_ctime(inode: &Inode, a: &Attrs) {
     inode.set_ctime(a.ctime_sec, a.ctime_nsec);
+}
+
+/// The transaction of a rename: the rename, then the attributes a whiteout inherits. Only the
+/// VFS attributes of the inodes leave it (the records are 1.6 KiB), and it is not inlined: the
+/// records stay in its frame, out of the VFS callback's.
+#[inline(never)]
+fn rename_tx(
+    ctx: &mut Ctx<'_, TxIo<'_>>,
+    req: &Rename<'_>,
+    whiteout: Option<&NewXattrs>,
+) -> Result<RenamedAttrs, format::Error<Error>> {
+    let r = ctx.rename(req)?;
+    if let (Some(w), Some(init)) = (r.whiteout.as_ref(), whiteout) {
+        init.write(ctx, *w, req.now)?;
+    }
+    Ok(RenamedAttrs::of(&r))
 }
 
 /// The VFS attributes of the inodes a rename changed (see [`Ctx::rename`](super::ops::Ctx)).

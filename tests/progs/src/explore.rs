@@ -505,6 +505,10 @@ fn calls(name: &str, m: &mut Marks, dev: &Path, dir: &Path) -> Result<(), String
             )?;
             m.ok("creat d/new (inherits)", || creat(&p("d/new")).map(drop))?;
             m.ok("mkdir d/sub (inherits both)", || sys::mkdir(p("d/sub")))?;
+            m.ok(
+                "rename whiteout d/new d/moved (the whiteout inherits)",
+                || sys::renameat2(p("d/new"), p("d/moved"), libc::RENAME_WHITEOUT),
+            )?;
             m.ok("chmod f (the ACL's mask)", || sys::chmod(p("f"), 0o600))?;
             m.ok("unlink g (frees its attributes)", || sys::unlink(p("g")))?;
         }

@@ -2142,6 +2142,24 @@ fn acls(r: &mut Report, b: &Path) -> Res<()> {
         stat_line(&d.join("link")),
         "lnk 0777 nlink=1 uid=0 gid=0 size=4 rdev=0:0",
     );
+    // A rename's whiteout is a new inode of the directory as any other (ext4 makes it so): it
+    // inherits the default ACL, masked by its mode, 0.
+    create(&d.join("moved"), b"")?;
+    r.step(
+        "inherit-whiteout",
+        sys::renameat2(d.join("moved"), d.join("renamed"), libc::RENAME_WHITEOUT),
+        "ok",
+    );
+    r.value(
+        "inherit-whiteout-acl",
+        acl_text(&d.join("moved"), ACCESS),
+        "u::---,u:1000:rwx,g::r-x,g:2000:rw-,m::---,o::---",
+    );
+    r.value(
+        "inherit-whiteout-mode",
+        stat_line(&d.join("moved")),
+        "chr 0000 nlink=1 uid=0 gid=0 size=0 rdev=0:0",
+    );
     // A default ACL that the mode can say entirely: the new file gets no ACL of its own.
     let d2 = b.join("minimal");
     std::fs::create_dir(&d2)?;
