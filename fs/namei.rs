@@ -153,8 +153,6 @@ impl InodeOperations for DirInode {
             whiteout: whiteout.as_ref().map(|(attrs, _)| *attrs),
             now: ts(old_dir.now()),
         };
-        // Only the attributes leave the transaction: the five records are 1.5 KiB, and every
-        // copy of them on the way out was one more on the stack.
         let r = mount.tx(|ctx| rename_tx(ctx, &req, whiteout.as_ref().map(|(_, init)| init)))?;
         refresh_attrs(old_dir, &r.old_dir);
         refresh_attrs(new_dir, &r.new_dir);
@@ -301,7 +299,7 @@ pub(crate) fn read_link(inode: &Inode) -> Result<KVec<u8>> {
     Ok(buf)
 }
 
-/// Sets the change time of `inode` from its record.
+/// Sets the change time of `inode` from its record's attributes.
 fn set_ctime(inode: &Inode, a: &Attrs) {
     inode.set_ctime(a.ctime_sec, a.ctime_nsec);
 }

@@ -214,8 +214,6 @@ impl NewXattrs {
     /// Applies `dir`'s ACLs to the new inode `n` (its mode changes: the umask or the ACL) and
     /// asks the security modules for its labels; `dentry` names it (`None`: `O_TMPFILE`). Call
     /// after `init_owner`, before the inode's attributes are read for the transaction.
-    /// (Not inlined, nor is [`write`](Self::write): the callers' frames stay small.)
-    #[inline(never)]
     pub(crate) fn new(
         mount: &Mount,
         n: &mut NewInode,
@@ -244,7 +242,6 @@ impl NewXattrs {
 
     /// Writes the attributes to the new inode `rec` inside its creating transaction; returns the
     /// record as it then is.
-    #[inline(never)]
     pub(crate) fn write(
         &self,
         ctx: &mut Ctx<'_, TxIo<'_>>,
