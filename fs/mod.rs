@@ -89,6 +89,14 @@ mod opt {
     pub(super) const ACL: u8 = 2;
     /// `noacl`.
     pub(super) const NOACL: u8 = 3;
+    /// `norecovery`, and ext4's name for it, `noload`.
+    pub(super) const NORECOVERY: u8 = 4;
+
+    /// The option bits of the mount context ([`FsContext::add_option_bits`]).
+    pub(super) mod bits {
+        /// `norecovery`: mount read-only without replaying the journal.
+        pub(crate) const NORECOVERY: usize = 1;
+    }
 }
 
 /// The values of `dax=`, by number: only `always` (0) is accepted.
@@ -98,13 +106,16 @@ static DAX_MODES: ParamValues<3> = ParamValues::new([
     (c_str!("inode"), 2),
 ]);
 
-/// ferrite's mount options: `dax` and `dax=MODE`, as ext4 and XFS name them, and `acl`/`noacl`
-/// (POSIX ACLs, on by default) as ext4 names them.
-static PARAMS: Params<4> = Params::new([
+/// ferrite's mount options: `dax` and `dax=MODE`, as ext4 and XFS name them, `acl`/`noacl`
+/// (POSIX ACLs, on by default) as ext4 names them, and `norecovery` (XFS's and ext4's; `noload`
+/// is ext4's other name for it).
+static PARAMS: Params<6> = Params::new([
     Param::flag(c_str!("dax"), opt::DAX),
     Param::enumerated(c_str!("dax"), opt::DAX_MODE, &DAX_MODES),
     Param::flag(c_str!("acl"), opt::ACL),
     Param::flag(c_str!("noacl"), opt::NOACL),
+    Param::flag(c_str!("norecovery"), opt::NORECOVERY),
+    Param::flag(c_str!("noload"), opt::NORECOVERY),
 ]);
 
 /// Hard links an inode may have (as ext4).
@@ -121,6 +132,8 @@ pub(crate) struct Mount {
     pub(crate) sb: DiskSuperblock,
     /// Unknown read-only-compatible features: never writable.
     force_ro: bool,
+    /// Mounted with `norecovery`: the journal was not replayed, so never writable.
+    norecovery: bool,
     /// The counters in `/sys/fs/ferrite/<device>/stats`.
     pub(crate) stats: Stats,
     /// Shut down (`FS_IOC_SHUTDOWN`): every operation fails with `EIO` until unmount.
@@ -227,6 +240,10 @@ impl FileSystem for Ferrite {
                 fc.set_posix_acl(false);
                 Ok(())
             }
+            (opt::NORECOVERY, _) => {
+                fc.add_option_bits(opt::bits::NORECOVERY);
+                Ok(())
+            }
             _ => {
                 fc.error(c_str!(
                     "only dax=always is supported: ferrite always uses DAX"
@@ -252,7 +269,12 @@ impl FileSystem for Ferrite {
                 "cannot map the whole device through DAX (media errors?)"
             ));
         })?;
-        let loaded = mount::load(&pmem, fc)?;
+        let norecovery = fc.option_bits() & opt::bits::NORECOVERY != 0;
+        if norecovery && !sb.read_only() {
+            fc.error(c_str!("norecovery needs a read-only mount (ro)"));
+            return Err(EINVAL);
+        }
+        let loaded = mount::load(&pmem, fc, sb.device_read_only(), norecovery)?;
         if loaded.force_ro && !sb.read_only() {
             fc.error(c_str!(
                 "the filesystem has read-only-compatible features this ferrite does not know: mount it read-only"
@@ -295,6 +317,7 @@ impl FileSystem for Ferrite {
                 dax,
                 sb: loaded.sb,
                 force_ro: loaded.force_ro,
+                norecovery,
                 stats,
                 shut_down: AtomicBool::new(false),
                 meta <- new_mutex!(meta, "ferrite::Mount::meta"),
@@ -323,9 +346,21 @@ impl FileSystem for Ferrite {
             ));
             return Err(EINVAL);
         }
+        if fc.option_bits() & opt::bits::NORECOVERY != 0 && !mount.norecovery {
+            fc.error(c_str!(
+                "norecovery: the journal was replayed at mount; it cannot be skipped by a remount"
+            ));
+            return Err(EINVAL);
+        }
         match read_only {
             Some(true) if !sb.read_only() => super_ops::set_clean(sb, true),
             Some(false) if sb.read_only() => {
+                if mount.norecovery {
+                    fc.error(c_str!(
+                        "mounted with norecovery: the journal was not replayed, so it stays read-only"
+                    ));
+                    return Err(EINVAL);
+                }
                 if mount.force_ro {
                     fc.error(c_str!(
                         "the filesystem has read-only-compatible features this ferrite does not know"
@@ -356,6 +391,9 @@ impl FileSystem for Ferrite {
         m.puts(c_str!(",dax"));
         if !sb.posix_acl() {
             m.puts(c_str!(",noacl"));
+        }
+        if sb.data().is_some_and(|mount| mount.norecovery) {
+            m.puts(c_str!(",norecovery"));
         }
         Ok(())
     }

@@ -42,8 +42,17 @@ pub(crate) struct MountState {
 const BS: u64 = BLOCK_SIZE as u64;
 
 /// Reads and validates the superblock, replays the journal and checks the root inode. Every
-/// failure is reported against `fc`; corruption gives `EUCLEAN`.
-pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<MountState> {
+/// failure is reported against `fc`; corruption gives `EUCLEAN`. On a read-only device
+/// (`device_ro`) nothing is written: a journal with transactions to replay fails the mount with
+/// `EROFS`, as ext4's and XFS's do. With `norecovery` (a read-only mount) nothing is written
+/// either, and the transactions are left in the journal: the filesystem is what its blocks hold,
+/// which may be older than the last transactions, or half of one.
+pub(crate) fn load(
+    pmem: &Pmem,
+    fc: &FsContext,
+    device_ro: bool,
+    norecovery: bool,
+) -> Result<MountState> {
     let mut buf: KBox<Block> = mem::zeroed_box()?;
     let mut scratch = mem::scratch()?;
     let dev_blocks = pmem.len() / BS;
@@ -69,21 +78,37 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<MountState> {
     }
 
     // Journal recovery: apply every complete transaction, then start the log afresh.
-    let mut io = MountIo::new(pmem, sb.layout.block_count);
+    let mut io = MountIo::with_writes(pmem, sb.layout.block_count, device_ro || norecovery);
     io.read(sb.layout.journal_start, &mut buf)?;
     let header = JournalHeader::decode(&buf, &sb.layout).map_err(|c| {
         fc.error_fmt(fmt!("corrupt journal header: {c}"));
         errno::euclean()
     })?;
-    let report = journal_replay(&mut io, &sb.layout, &header, &mut scratch).map_err(|e| {
-        match &e {
-            format::Error::Corrupt(c) => fc.error_fmt(fmt!("corrupt journal: {c}")),
-            _ => fc.error(kernel::c_str!("journal recovery failed")),
+    // Every write of the replay goes through `io`, which on a read-only device (or without
+    // recovery) refuses it: the first transaction to apply stops the replay, and nothing is
+    // changed.
+    let report = match journal_replay(&mut io, &sb.layout, &header, &mut scratch) {
+        Err(format::Error::Io(e)) if norecovery && e == EROFS => {
+            pr_warn!(
+                "norecovery: the journal has transactions that were not replayed; the filesystem may look older than it is, or inconsistent\n"
+            );
+            None
         }
-        to_errno(e)
-    })?;
+        Err(e) => {
+            match &e {
+                format::Error::Corrupt(c) => fc.error_fmt(fmt!("corrupt journal: {c}")),
+                format::Error::Io(e) if device_ro && *e == EROFS => fc.error(kernel::c_str!(
+                    "the journal needs recovery, and the device is read-only (norecovery skips it)"
+                )),
+                _ => fc.error(kernel::c_str!("journal recovery failed")),
+            }
+            return Err(to_errno(e));
+        }
+        Ok(report) => Some(report),
+    };
     let mut journal = header;
     let mut sb = sb;
+    let report = report.unwrap_or_default();
     if report.transactions > 0 {
         // A replayed transaction may have rewritten the superblock (label, state, free counts):
         // the mount goes on with what is there now, which must be valid and of the same layout.
@@ -100,7 +125,9 @@ pub(crate) fn load(pmem: &Pmem, fc: &FsContext) -> Result<MountState> {
         }
         sb = replayed;
     }
-    if report.transactions > 0 || report.end != header.tail {
+    // (Past a torn tail with nothing to replay, a read-only device keeps its header: the log is
+    // started afresh by the first writable mount.)
+    if (report.transactions > 0 || report.end != header.tail) && !device_ro && !norecovery {
         // The replayed blocks are durable before the header that says they are in place; the
         // header goes to the slot of its generation, leaving the one in force intact.
         pmem::fence();

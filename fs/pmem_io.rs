@@ -13,12 +13,34 @@ use kernel::prelude::*;
 pub(crate) struct MountIo<'a> {
     pmem: &'a Pmem,
     blocks: u64,
+    /// Every write fails with `EROFS` (a read-only device).
+    read_only: bool,
 }
 
 impl<'a> MountIo<'a> {
     /// Block access to the first `blocks` blocks of `pmem`.
     pub(crate) fn new(pmem: &'a Pmem, blocks: u64) -> Self {
-        Self { pmem, blocks }
+        Self {
+            pmem,
+            blocks,
+            read_only: false,
+        }
+    }
+
+    /// As [`new`](Self::new), but refusing every write (`EROFS`) when `read_only`.
+    pub(crate) fn with_writes(pmem: &'a Pmem, blocks: u64, read_only: bool) -> Self {
+        Self {
+            pmem,
+            blocks,
+            read_only,
+        }
+    }
+
+    fn writable(&self) -> Result {
+        if self.read_only {
+            return Err(EROFS);
+        }
+        Ok(())
     }
 
     fn offset(&self, blk: u64) -> Result<u64> {
@@ -41,10 +63,12 @@ impl BlockIo for MountIo<'_> {
     }
 
     fn write(&mut self, blk: u64, buf: &Block) -> Result {
+        self.writable()?;
         self.pmem.write_nt(self.offset(blk)?, buf)
     }
 
     fn write_part(&mut self, blk: u64, off: usize, data: &[u8], _buf: &mut Block) -> Result {
+        self.writable()?;
         if off.saturating_add(data.len()) > BLOCK_SIZE {
             return Err(ERANGE);
         }

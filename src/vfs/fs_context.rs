@@ -5,6 +5,7 @@
 //! C header: [`include/linux/fs_context.h`](srctree/include/linux/fs_context.h).
 
 use crate::bindings;
+use kernel::ffi;
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::types::Opaque;
@@ -70,6 +71,27 @@ impl FsContext {
         let (flags, mask) = unsafe { ((*self.as_ptr()).sb_flags, (*self.as_ptr()).sb_flags_mask) };
         let bit = bindings::SB_POSIXACL as kernel::ffi::c_uint;
         (mask & bit != 0).then_some(flags & bit != 0)
+    }
+
+    /// Adds `bits` to the filesystem's own option bits in this context (mount options the VFS
+    /// has no flag for). They are kept in `fs_private` as an integer, not a pointer: the context
+    /// operations have no `free`, and nothing dereferences it.
+    pub(crate) fn add_option_bits(&self, bits: usize) {
+        // SAFETY: the context is valid and owned by the mount call parsing its options, which is
+        // this call's caller; `fs_private` is the filesystem's, and only these two functions use
+        // it (an integer in a pointer field, zero in a new context).
+        unsafe {
+            let fc = self.as_ptr();
+            let old = (*fc).fs_private as usize;
+            (*fc).fs_private = (old | bits) as *mut ffi::c_void;
+        }
+    }
+
+    /// The filesystem's own option bits the options set ([`add_option_bits`](Self::add_option_bits)).
+    pub(crate) fn option_bits(&self) -> usize {
+        // SAFETY: the context is valid; `fs_private` holds the integer `add_option_bits` left
+        // there, or zero.
+        unsafe { (*self.as_ptr()).fs_private as usize }
     }
 
     /// Logs an error message against this mount: `mount(8)` shows it, and so does the kernel log.

@@ -176,6 +176,8 @@ struct ContextOps<T>(core::marker::PhantomData<T>);
 
 impl<T: FileSystem> ContextOps<T> {
     const OPS: bindings::fs_context_operations = bindings::fs_context_operations {
+        // Nothing to free: `fs_private` holds option bits, not an allocation
+        // (`FsContext::add_option_bits`).
         free: None,
         dup: None,
         parse_param: Some(parse_param::<T>),

@@ -78,6 +78,15 @@ impl<T: FileSystem> SuperBlock<T> {
         flags & bindings::SB_RDONLY as ffi::c_ulong != 0
     }
 
+    /// Whether the block device under the super block is read-only (`bdev_read_only`: the
+    /// device's or the disk's flag, e.g. `blockdev --setro`). DAX stores do not go through the
+    /// block layer, so nothing but the filesystem keeps them off such a device.
+    pub(crate) fn device_read_only(&self) -> bool {
+        // SAFETY: the super block is valid; its `s_bdev` is set before `fill_super` and stays
+        // while the super block lives, and the helper only reads the device's flags.
+        unsafe { bindings::ferrite_sb_bdev_read_only(self.as_ptr()) }
+    }
+
     /// Sets a new super block up: magic, `T`'s super operations, size and link limits, 4 KiB
     /// blocks, UUID. Called from [`FileSystem::fill_super`].
     pub(crate) fn init(

@@ -150,6 +150,11 @@ struct inode *ferrite_d_inode(const struct dentry *dentry)
 	return d_inode(dentry);
 }
 
+bool ferrite_sb_bdev_read_only(struct super_block *sb)
+{
+	return sb->s_bdev && bdev_read_only(sb->s_bdev);
+}
+
 struct inode *ferrite_file_inode(const struct file *file)
 {
 	return file_inode(file);

@@ -82,6 +82,7 @@ int ferrite_inode_is_new(const struct inode *inode);
 const unsigned char *ferrite_dentry_name(const struct dentry *dentry, u32 *len);
 /* d_inode(). */
 struct inode *ferrite_d_inode(const struct dentry *dentry);
+bool ferrite_sb_bdev_read_only(struct super_block *sb);
 /* file_inode(). */
 struct inode *ferrite_file_inode(const struct file *file);
 /* dir_emit_dots(), dir_emit(). */
