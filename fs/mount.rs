@@ -4,7 +4,8 @@
 
 use super::format::{
     self, inode_location, journal_replay, read_superblock, Block, BlockIo, DiskInode,
-    DiskSuperblock, JournalHeader, MountMode, BLOCK_SIZE, INODE_SIZE, S_IFDIR, S_IFMT,
+    DiskSuperblock, JournalHeader, MountMode, ReplayReport, BLOCK_SIZE, INODE_SIZE, S_IFDIR,
+    S_IFMT,
 };
 use super::mem;
 use super::pmem_io::MountIo;
@@ -78,7 +79,8 @@ pub(crate) fn load(
     }
 
     // Journal recovery: apply every complete transaction, then start the log afresh.
-    let mut io = MountIo::with_writes(pmem, sb.layout.block_count, device_ro || norecovery);
+    let writable = !device_ro && !norecovery;
+    let mut io = MountIo::with_writes(pmem, sb.layout.block_count, writable);
     io.read(sb.layout.journal_start, &mut buf)?;
     let header = JournalHeader::decode(&buf, &sb.layout).map_err(|c| {
         fc.error_fmt(fmt!("corrupt journal header: {c}"));
@@ -88,11 +90,12 @@ pub(crate) fn load(
     // recovery) refuses it: the first transaction to apply stops the replay, and nothing is
     // changed.
     let report = match journal_replay(&mut io, &sb.layout, &header, &mut scratch) {
+        Ok(report) => report,
         Err(format::Error::Io(e)) if norecovery && e == EROFS => {
             pr_warn!(
                 "norecovery: the journal has transactions that were not replayed; the filesystem may look older than it is, or inconsistent\n"
             );
-            None
+            ReplayReport::default()
         }
         Err(e) => {
             match &e {
@@ -104,11 +107,9 @@ pub(crate) fn load(
             }
             return Err(to_errno(e));
         }
-        Ok(report) => Some(report),
     };
     let mut journal = header;
     let mut sb = sb;
-    let report = report.unwrap_or_default();
     if report.transactions > 0 {
         // A replayed transaction may have rewritten the superblock (label, state, free counts):
         // the mount goes on with what is there now, which must be valid and of the same layout.
@@ -127,7 +128,7 @@ pub(crate) fn load(
     }
     // (Past a torn tail with nothing to replay, a read-only device keeps its header: the log is
     // started afresh by the first writable mount.)
-    if (report.transactions > 0 || report.end != header.tail) && !device_ro && !norecovery {
+    if writable && (report.transactions > 0 || report.end != header.tail) {
         // The replayed blocks are durable before the header that says they are in place; the
         // header goes to the slot of its generation, leaving the one in force intact.
         pmem::fence();

@@ -13,31 +13,28 @@ use kernel::prelude::*;
 pub(crate) struct MountIo<'a> {
     pmem: &'a Pmem,
     blocks: u64,
-    /// Every write fails with `EROFS` (a read-only device).
-    read_only: bool,
+    /// Writes are allowed; otherwise every write fails with `EROFS` (a read-only device, or a
+    /// mount without recovery).
+    writable: bool,
 }
 
 impl<'a> MountIo<'a> {
     /// Block access to the first `blocks` blocks of `pmem`.
     pub(crate) fn new(pmem: &'a Pmem, blocks: u64) -> Self {
-        Self {
-            pmem,
-            blocks,
-            read_only: false,
-        }
+        Self::with_writes(pmem, blocks, true)
     }
 
-    /// As [`new`](Self::new), but refusing every write (`EROFS`) when `read_only`.
-    pub(crate) fn with_writes(pmem: &'a Pmem, blocks: u64, read_only: bool) -> Self {
+    /// As [`new`](Self::new), but refusing every write (`EROFS`) unless `writable`.
+    pub(crate) fn with_writes(pmem: &'a Pmem, blocks: u64, writable: bool) -> Self {
         Self {
             pmem,
             blocks,
-            read_only,
+            writable,
         }
     }
 
     fn writable(&self) -> Result {
-        if self.read_only {
+        if !self.writable {
             return Err(EROFS);
         }
         Ok(())
