@@ -67,20 +67,22 @@ fn set_label(file: &File, mount: &Mount, arg: IoctlArg) -> Result {
 
 /// `FS_IOC_SHUTDOWN` (`CAP_SYS_ADMIN`): from now on every operation fails with `EIO`, and the
 /// filesystem is left as a crash would leave it for the next mount to recover. Every committed
-/// transaction is durable already; the default and `LOGFLUSH` modes also empty the journal first,
-/// `NOLOGFLUSH` leaves it for the next mount to replay.
+/// transaction is durable already. The default mode first empties the journal, as freezing does
+/// (ext4 and XFS freeze the device in this mode, and their logs are then clean). `LOGFLUSH` and
+/// `NOLOGFLUSH` leave the journal for the next mount to replay, as ext4 and XFS leave theirs:
+/// `LOGFLUSH` asks that what is committed be in the log, which in ferrite it is at commit.
 fn shutdown(file: &File, mount: &Mount, arg: IoctlArg) -> Result {
     if !crate::vfs::capable_sys_admin() {
         return Err(EPERM);
     }
     let mode = arg.read_u32()?;
-    let flush = match mode {
-        SHUTDOWN_DEFAULT | SHUTDOWN_LOGFLUSH => true,
-        SHUTDOWN_NOLOGFLUSH => false,
+    let checkpoint = match mode {
+        SHUTDOWN_DEFAULT => true,
+        SHUTDOWN_LOGFLUSH | SHUTDOWN_NOLOGFLUSH => false,
         _ => return Err(EINVAL),
     };
     let sb = file.inode().super_block();
-    if flush && !sb.read_only() {
+    if checkpoint && !sb.read_only() {
         // Already shut down: nothing more to do.
         if mount.checkpoint().is_err() && mount.shut_down.load(Ordering::Acquire) {
             return Ok(());
