@@ -196,9 +196,9 @@ pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
         if size > super::format::MAX_FILE_SIZE {
             return Err(EFBIG);
         }
-        if size != inode.size() {
-            new_size = Some(size);
-        }
+        // Also to the same size, as ext4 and XFS do: that frees the blocks allocated past the end
+        // of the file (`fallocate` with `FALLOC_FL_KEEP_SIZE`).
+        new_size = Some(size);
     }
     // A new mode changes the access ACL's mask (or group) and owner and other entries: the
     // new ACL is stored with the mode, in one transaction.

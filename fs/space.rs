@@ -137,14 +137,14 @@ pub(super) fn zero_eof(mount: &Mount, ino: u64, old: u64, to: u64) -> Result {
 ///
 /// Shrinking: the new size commits first (with the first blocks freed), then the rest of the
 /// last block is zeroed, now past the end of the file; so no crash state shows the file at its
-/// old size with zeroes in it. Growing: the old last block's tail is zeroed first
-/// ([`zero_eof`]).
+/// old size with zeroes in it. The same size frees the blocks past the end of the file, as a
+/// shrink does. Growing: the old last block's tail is zeroed first ([`zero_eof`]).
 pub(crate) fn truncate(mount: &Mount, inode: &Inode, size: u64) -> Result {
     if size > format::MAX_FILE_SIZE {
         return Err(EFBIG);
     }
     let old = inode.size();
-    if size < old {
+    if size <= old {
         // No fault maps a block while they are freed.
         let inval = inode.invalidate_lock();
         // Wait for pinned pages, then unmap, then free.

@@ -50,9 +50,12 @@ def chunks(args, boots, record=None):
         if record is not None:
             with open(doc, "w") as f:
                 f.write(record)
-        return subprocess.run(
+        r = subprocess.run(
             [sys.executable, TOOL] + args, capture_output=True, text=True,
             env=dict(os.environ, FERRITE_XFSTESTS_RUNS=d, FERRITE_XFSTESTS_DOC=doc))
+        # The record as the tool left it.
+        r.doc = open(doc).read() if os.path.exists(doc) else None
+        return r
 
 
 class Chunks(unittest.TestCase):
@@ -85,6 +88,43 @@ class Chunks(unittest.TestCase):
         self.assertEqual(r.stdout.splitlines(), [
             "ferrite: 3 of 4 with an outcome, 3 passed",
             "ext4: 2 of 4 with an outcome, 2 passed",
+        ])
+
+    def test_write_record(self):
+        """record rewrites the table's rows, and only them."""
+        doc = RECORD + "\nWhere the two differ: generic/001.\n"
+        boots = {"boot-ferrite-1.out": "generic/002         7s\n",
+                 "boot-ext4-1.out": "generic/006         2s\n"}
+        r = chunks(["record"] + ["generic/%03d" % i for i in range(1, 8)], boots, doc)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.doc, """# ferrite under xfstests
+
+| test | ferrite | ext4 `-o dax` |
+|---|---|---|
+| generic/001 | failed: - output mismatch (see x) | passed, 9s |
+| generic/002 | passed, 7s | passed, 3s |
+| generic/005 | passed, 4s | not run yet |
+| generic/006 | passed, 1s | passed, 2s |
+
+Where the two differ: generic/001.
+""")
+
+    def test_diff(self):
+        """diff: each test ext4 passed and ferrite did not, and whether the prose names it."""
+        doc = RECORD + "\n- **generic/001** is explained; so are generic/040, 041.\n"
+        boots = {"boot-ext4-1.out": "generic/041         2s\ngeneric/042         2s\n"
+                                    "generic/005         2s\n",
+                 "boot-ferrite-1.out": "generic/041        [not run] no\n"
+                                       "generic/042        - output mismatch\n"}
+        tests = ["generic/%03d" % i for i in (1, 2, 5, 6, 41, 42)]
+        r = chunks(["diff"] + tests, boots, doc)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        got = [l.rsplit(" in ", 1)[0] for l in r.stdout.splitlines()]
+        self.assertEqual(got, [
+            "generic/001: ferrite failed: - output mismatch (see x); explained",
+            "generic/002: ferrite not run yet; NOT EXPLAINED",
+            "generic/041: ferrite not run (no); explained",
+            "generic/042: ferrite failed: - output mismatch; NOT EXPLAINED",
         ])
 
 

@@ -119,6 +119,14 @@ fn size_of(p: &Path) -> String {
     }
 }
 
+/// The space a file holds, in 512-byte units (`st_blocks`).
+fn blocks_of(p: &Path) -> String {
+    match sys::lstat(p) {
+        Ok(st) => st.st_blocks.to_string(),
+        Err(e) => e.name(),
+    }
+}
+
 /// A deterministic byte pattern that differs from block to block.
 fn pattern(len: usize, salt: u8) -> Vec<u8> {
     (0..len)
@@ -1394,6 +1402,21 @@ fn fallocate(r: &mut Report, b: &Path) -> Res<()> {
         "zero-range-extend-zeros",
         range_is(&g, 256 * KIB, 64 * KIB, 0),
     );
+    // A truncate to the size the file has already frees the blocks allocated past its end, as
+    // ext4's and XFS's do.
+    let d = b.join("d");
+    let k = sys::open(&d, libc::O_CREAT | libc::O_RDWR, 0o644)?;
+    k.write_all_at(&[0xdd; 8192], 0)?;
+    r.step(
+        "keep-size-past-eof",
+        sys::fallocate(&k, keep, 8192, (MIB - 8192) as i64),
+        "ok",
+    );
+    r.value("keep-size-past-eof-blocks", blocks_of(&d), MIB / 512);
+    r.step("truncate-same-size", sys::truncate(&d, 8192), "ok");
+    r.value("truncate-same-size-blocks", blocks_of(&d), 16);
+    r.value("truncate-same-size-size", size_of(&d), 8192);
+    r.yes_res("truncate-same-size-data", range_is(&k, 0, 8192, 0xdd));
     // Collapse and insert range, with ext4's rules.
     let c = b.join("c");
     let h = sys::open(&c, libc::O_CREAT | libc::O_RDWR, 0o644)?;
