@@ -153,7 +153,10 @@ impl InodeOperations for DirInode {
             whiteout: whiteout.as_ref().map(|(attrs, _)| *attrs),
             now: ts(old_dir.now()),
         };
-        let r = mount.tx(|ctx| rename_tx(ctx, &req, whiteout.as_ref().map(|(_, init)| init)))?;
+        // The inodes the rename reads and writes (1.6 KiB) are kept on the heap, not the stack.
+        let mut set = KBox::new(Renamed::default(), GFP_KERNEL)?;
+        let r = mount
+            .tx(|ctx| rename_tx(ctx, &req, whiteout.as_ref().map(|(_, init)| init), &mut set))?;
         refresh_attrs(old_dir, &r.old_dir);
         refresh_attrs(new_dir, &r.new_dir);
         // The VFS locks the moved inode and the other one only in some cases (`vfs_rename`: not a
@@ -304,20 +307,20 @@ fn set_ctime(inode: &Inode, a: &Attrs) {
     inode.set_ctime(a.ctime_sec, a.ctime_nsec);
 }
 
-/// The transaction of a rename: the rename, then the attributes a whiteout inherits. Only the
-/// VFS attributes of the inodes leave it (the records are 1.6 KiB), and it is not inlined: the
-/// records stay in its frame, out of the VFS callback's.
+/// The transaction of a rename, with `set` to hold its inodes: the rename, then the attributes a
+/// whiteout inherits. Only the VFS attributes of the inodes leave it.
 #[inline(never)]
 fn rename_tx(
     ctx: &mut Ctx<'_, TxIo<'_>>,
     req: &Rename<'_>,
     whiteout: Option<&NewXattrs>,
+    set: &mut Renamed,
 ) -> Result<RenamedAttrs, format::Error<Error>> {
-    let r = ctx.rename(req)?;
-    if let (Some(w), Some(init)) = (r.whiteout.as_ref(), whiteout) {
+    ctx.rename(req, set)?;
+    if let (Some(w), Some(init)) = (set.whiteout.as_ref(), whiteout) {
         init.write(ctx, *w, req.now)?;
     }
-    Ok(RenamedAttrs::of(&r))
+    Ok(RenamedAttrs::of(set))
 }
 
 /// The VFS attributes of the inodes a rename changed (see [`Ctx::rename`](super::ops::Ctx)).
@@ -332,7 +335,7 @@ impl RenamedAttrs {
     fn of(r: &Renamed) -> Self {
         RenamedAttrs {
             old_dir: attrs_of(&r.old_dir),
-            new_dir: attrs_of(&r.new_dir),
+            new_dir: attrs_of(r.new_dir()),
             moved: attrs_of(&r.moved),
             other: r.other.as_ref().map(attrs_of),
         }

@@ -23,7 +23,7 @@
 //! symlink, block allocation, rename, unlink, hole punching) run on the recovered image: their
 //! errors are expected, a panic or a loop is not.
 
-use ferrite_format::ops::{Ctx, NewInodeAttrs, Rename};
+use ferrite_format::ops::{Ctx, NewInodeAttrs, Rename, Renamed};
 use ferrite_format::*;
 use ferrite_tools::dump::{dump_image, What};
 use ferrite_tools::fsck::{fsck_image, FsckOptions, Mode, Report, EXIT_CORRECTED, EXIT_OK};
@@ -240,7 +240,7 @@ pub fn exercise(img: &mut Image, sb: &DiskSuperblock, seen: &[u64]) -> Result<()
         }
         let _ = ctx.create(*d, b"fuzz-dir", &attr(S_IFDIR | 0o755));
         let _ = ctx.symlink(*d, b"fuzz-link", &[b'x'; 300], &attr(S_IFLNK | 0o777));
-        let _ = ctx.rename(&Rename {
+        let r = Rename {
             old_dir: *d,
             old_name: b"fuzz-file",
             new_dir: sb.root_ino,
@@ -248,7 +248,8 @@ pub fn exercise(img: &mut Image, sb: &DiskSuperblock, seen: &[u64]) -> Result<()
             exchange: false,
             whiteout: None,
             now,
-        });
+        };
+        let _ = ctx.rename(&r, &mut Renamed::default());
         let _ = ctx.unlink(sb.root_ino, b"fuzz-moved", now);
     }
     let bound = sb.layout.block_count + 16;

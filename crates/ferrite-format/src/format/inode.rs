@@ -128,7 +128,7 @@ pub struct Timespec {
 }
 
 /// What the inode's 140-byte data area holds, by file type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum InodeData {
     /// Regular files and long symlinks: the root of the extent tree.
     Extents(ExtentRoot),
@@ -137,11 +137,15 @@ pub enum InodeData {
     /// Short symlinks: the target, `size` bytes of it.
     Inline([u8; INLINE_DATA_MAX]),
     /// Devices, FIFOs, sockets: nothing.
+    #[default]
     Special,
 }
 
 /// An inode, validated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Its `Default` is all zeros (inode 0, which no record has): a place for a value to be read into,
+/// never a record to write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DiskInode {
     /// Its inode number (checked against the record's).
     pub ino: u64,

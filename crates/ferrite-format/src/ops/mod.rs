@@ -89,13 +89,14 @@ pub struct Rename<'n> {
     pub now: Timespec,
 }
 
-/// What [`Ctx::rename`] changed, as written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The inodes [`Ctx::rename`] reads, changes and writes: before it, a place to read them into (the
+/// caller's, so that the kernel can keep these 1.6 KiB off its stack); after it, as written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Renamed {
     /// The old directory.
     pub old_dir: DiskInode,
-    /// The new directory (the same record as `old_dir` when the directories are the same).
-    pub new_dir: DiskInode,
+    /// The new directory, when it is another one (see [`new_dir`](Self::new_dir)).
+    pub other_dir: Option<DiskInode>,
     /// The inode that moved (the old name's).
     pub moved: DiskInode,
     /// The replaced target (its link count already decremented; 0 for an emptied directory) or,
@@ -103,6 +104,13 @@ pub struct Renamed {
     pub other: Option<DiskInode>,
     /// The whiteout inode, if one was asked for.
     pub whiteout: Option<DiskInode>,
+}
+
+impl Renamed {
+    /// The directory that received the new name (`old_dir` when the directories are the same).
+    pub fn new_dir(&self) -> &DiskInode {
+        self.other_dir.as_ref().unwrap_or(&self.old_dir)
+    }
 }
 
 /// Operations on a filesystem through a [`BlockIo`].
