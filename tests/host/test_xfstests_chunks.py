@@ -25,6 +25,8 @@ generic/003
     "boot-ext4-1.out": """generic/001         10s ...  11s
 generic/003         7s
 generic/005        [failed, exit status 1]- output mismatch (see x)
+generic/006        _check_dmesg: something found in dmesg (see y)
+generic/007        /work/scripts/vm: line 177: 16609 Killed   "${qemu[@]}" < /dev/null
 """,
 }
 
@@ -60,7 +62,7 @@ def chunks(args, boots, record=None):
 
 class Chunks(unittest.TestCase):
     def test_table(self):
-        r = chunks(["table"] + ["generic/%03d" % i for i in range(1, 7)], BOOTS)
+        r = chunks(["table"] + ["generic/%03d" % i for i in range(1, 8)], BOOTS)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.splitlines(), [
             "| generic/001 | passed, 12s | passed, 11s |",
@@ -69,18 +71,22 @@ class Chunks(unittest.TestCase):
             "/run/ferrite/results/xfstests-ferrite/generic/003.out.bad) | passed, 7s |",
             "| generic/004 | passed, 5s | not run yet |",
             "| generic/005 | not run yet | failed: [failed, exit status 1]- output mismatch (see x) |",
+            "| generic/006 | not run yet | failed: _check_dmesg: something found in dmesg (see y) |",
+            "| generic/007 | not run yet | not finished (the boot stopped during it) |",
         ])
 
     def test_record(self):
         """The boots' outcomes win over the record's; "not run yet" and "not finished" in the
-        record are no outcome, and a boot's "not finished" does not hide a recorded one."""
-        boots = {"boot-ferrite-1.out": "generic/001         12s\ngeneric/006        \n"}
+        record are no outcome, and a boot's "not finished" does not hide a recorded one; status
+        counts no "not finished", wherever it comes from."""
+        boots = {"boot-ferrite-1.out": "generic/001         12s\ngeneric/006        \n",
+                 "boot-ext4-1.out": "generic/005        \n"}
         r = chunks(["table"] + ["generic/%03d" % i for i in range(1, 8)], boots, RECORD)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.splitlines(), [
             "| generic/001 | passed, 12s | passed, 9s |",
             "| generic/002 | not run yet | passed, 3s |",
-            "| generic/005 | passed, 4s | not run yet |",
+            "| generic/005 | passed, 4s | not finished (the boot stopped during it) |",
             "| generic/006 | passed, 1s | not run yet |",
         ])
         r = chunks(["status", "generic/001", "generic/002", "generic/005", "generic/006"],
