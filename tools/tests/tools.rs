@@ -64,9 +64,11 @@ fn mkfs_zeroes_the_inode_table_without_writing_it() {
     let table = l.inode_table_blocks * 4096;
     assert!(table >= 4 << 20, "inode table of {table} bytes");
     let after = std::fs::metadata(&img).unwrap().blocks() * 512;
-    // Written zeros would keep the table allocated; a hole frees all of it but the root's block.
+    // Written zeros would keep the table allocated; a hole frees all of it but the root's block
+    // and, at most, one block the host filesystem takes to map the file's new extents (ext4's
+    // extent tree, seen here: 8192 bytes less than the table freed).
     assert!(
-        after + table - 4096 <= before,
+        after + table - 2 * 4096 <= before,
         "{before} bytes allocated before mkfs, {after} after; the table is {table}"
     );
     let big = t.image("1t", 1 << 40);
