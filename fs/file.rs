@@ -187,7 +187,6 @@ fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Flags) -> Result<Mappi
         // Allocation may sleep; a mapped range would not, but keep it simple: retry blocking.
         return Err(EAGAIN);
     }
-    let base = mount.dax_base();
     let (e, new) = mount.tx_then(
         |ctx| {
             let mut rec = ctx.read_inode(ino)?;
@@ -219,7 +218,7 @@ fn iomap_begin(inode: &Inode, pos: u64, length: u64, req: Flags) -> Result<Mappi
         Ok(e) => Mapping::Mapped {
             offset: e.logical << BLOCK_SHIFT,
             length: e.len << BLOCK_SHIFT,
-            addr: (e.physical << BLOCK_SHIFT).saturating_add(base),
+            addr: e.physical << BLOCK_SHIFT,
             new,
             dax: mount.dax(),
         },

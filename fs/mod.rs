@@ -212,11 +212,6 @@ impl Mount {
     pub(crate) fn pfn_of(&self, block: u64) -> Option<u64> {
         self.dax.first_pfn()?.checked_add(block)
     }
-
-    /// What to add to a block device byte address to make it a DAX device address.
-    pub(crate) fn dax_base(&self) -> u64 {
-        self.dax.start_off()
-    }
 }
 
 #[vtable]

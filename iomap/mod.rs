@@ -64,7 +64,9 @@ pub(crate) enum Mapping<'a> {
         offset: u64,
         /// Its length.
         length: u64,
-        /// Byte address on the DAX device (partition offset included).
+        /// Byte address on the filesystem's block device. The DAX core's walks (`IOMAP_DAX`)
+        /// get it as an address on the DAX device (the partition's start added, as ext4 does);
+        /// FIEMAP, `FIBMAP` and swap files get the block device address.
         addr: u64,
         /// The blocks were allocated by this call and zeroed (`IOMAP_F_NEW`).
         new: bool,
@@ -181,7 +183,14 @@ unsafe extern "C" fn iomap_begin<M: Operations>(
             if new { bindings::IOMAP_F_NEW } else { 0u32 },
             offset,
             length,
-            addr,
+            if flags & bindings::IOMAP_DAX != 0 {
+                match addr.checked_add(dax.start_off()) {
+                    Some(a) => a,
+                    None => return EINVAL.to_errno(),
+                }
+            } else {
+                addr
+            },
             dax.as_ptr(),
         ),
     };
