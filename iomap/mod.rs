@@ -66,7 +66,7 @@ pub(crate) enum Mapping<'a> {
         length: u64,
         /// Byte address on the filesystem's block device. The DAX core's walks (`IOMAP_DAX`)
         /// get it as an address on the DAX device (the partition's start added, as ext4 does);
-        /// FIEMAP, `FIBMAP` and swap files get the block device address.
+        /// FIEMAP and `FIBMAP` get the block device address.
         addr: u64,
         /// The blocks were allocated by this call and zeroed (`IOMAP_F_NEW`).
         new: bool,
