@@ -45,6 +45,11 @@ impl Flags {
     pub(crate) fn nowait(self) -> bool {
         self.0 & bindings::IOMAP_NOWAIT != 0
     }
+
+    /// A walk of the DAX core (`IOMAP_DAX`), which addresses the DAX device.
+    pub(crate) fn dax(self) -> bool {
+        self.0 & bindings::IOMAP_DAX != 0
+    }
 }
 
 /// What the file holds at an offset, as [`Operations::begin`] reports it. Offsets and lengths
@@ -159,7 +164,8 @@ unsafe extern "C" fn iomap_begin<M: Operations>(
     let (Ok(pos), Ok(length)) = (u64::try_from(pos), u64::try_from(length)) else {
         return EINVAL.to_errno();
     };
-    let m = match M::begin(inode, pos, length, Flags(flags)) {
+    let flags = Flags(flags);
+    let m = match M::begin(inode, pos, length, flags) {
         Ok(m) => m,
         Err(e) => return e.to_errno(),
     };
@@ -183,11 +189,11 @@ unsafe extern "C" fn iomap_begin<M: Operations>(
             if new { bindings::IOMAP_F_NEW } else { 0u32 },
             offset,
             length,
-            if flags & bindings::IOMAP_DAX != 0 {
-                match addr.checked_add(dax.start_off()) {
-                    Some(a) => a,
-                    None => return EINVAL.to_errno(),
-                }
+            if flags.dax() {
+                let Some(a) = addr.checked_add(dax.start_off()) else {
+                    return EINVAL.to_errno();
+                };
+                a
             } else {
                 addr
             },
