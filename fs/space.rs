@@ -217,12 +217,14 @@ fn shift_range(file: &File, insert: bool, off: i64, len: i64) -> Result {
     let (Ok(off), Ok(len)) = (u64::try_from(off), u64::try_from(len)) else {
         return Err(EINVAL);
     };
-    if len == 0 || off % BS != 0 || len % BS != 0 {
-        return Err(EINVAL);
-    }
     let inode = file.inode();
     let mount = regular_mount(inode)?;
     let _g = inode.lock();
+    // As ext4, before the range's checks: the times, and set-user-ID and set-group-ID dropped.
+    file.modified()?;
+    if len == 0 || off % BS != 0 || len % BS != 0 {
+        return Err(EINVAL);
+    }
     let inval = inode.invalidate_lock();
     let size = inode.size();
     let end = off.checked_add(len).ok_or(EFBIG)?;
@@ -326,6 +328,8 @@ pub(super) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     let inode = file.inode();
     let mount = regular_mount(inode)?;
     let _g = inode.lock();
+    // Every mode updates the times and drops set-user-ID and set-group-ID, as ext4's.
+    file.modified()?;
     // No fault maps a block while blocks are freed, zeroed or allocated here.
     let inval = inode.invalidate_lock();
     let size = inode.size();

@@ -1499,6 +1499,49 @@ fn fallocate(r: &mut Report, b: &Path) -> Res<()> {
         sys::fallocate(&h, insert, 0, (1i64 << 62) - 4096),
         "EFBIG",
     );
+    // Every mode, called by the owner without CAP_FSETID, drops set-user-ID and (with group
+    // execute) set-group-ID and updates the times, as a write does (ext4: file_modified).
+    for (name, mode, off, len) in [
+        ("allocate", 0, 0, 128 * KIB),
+        ("keep-size", keep, 64 * KIB, 64 * KIB),
+        ("punch", punch | keep, 0, 4096),
+        ("zero", zero, 4096, 4096),
+        ("collapse", collapse, 4096, 4096),
+        ("insert", insert, 4096, 4096),
+        ("collapse-unaligned", collapse, 100, 4096),
+    ] {
+        let p = b.join(format!("privs-{name}"));
+        create(&p, &vec![0x5a; 64 * KIB as usize])?;
+        sys::lchown(&p, Some(1000), Some(1000))?;
+        sys::chmod(&p, 0o6777)?;
+        let aged = age(&[&p])?;
+        let what = format!("fallocate-{name}-as-owner");
+        r.step(
+            &what,
+            sys::as_user(1000, 1000, || {
+                sys::fallocate(
+                    &sys::open(&p, libc::O_RDWR, 0)?,
+                    mode,
+                    off as i64,
+                    len as i64,
+                )
+            }),
+            if name == "collapse-unaligned" {
+                "EINVAL"
+            } else {
+                "ok"
+            },
+        );
+        r.value(
+            &format!("{what}-mode"),
+            format!(
+                "{:o}",
+                sys::lstat(&p).map(|st| st.st_mode & 0o7777).unwrap_or(0)
+            ),
+            "777",
+        );
+        r.value(&format!("{what}-times"), aged.report(0, false), MC);
+    }
     Ok(())
 }
 
