@@ -333,6 +333,10 @@ pub(super) fn fallocate(file: &File, mode: u32, off: i64, len: i64) -> Result {
     // No fault maps a block while blocks are freed, zeroed or allocated here.
     let inval = inode.invalidate_lock();
     let size = inode.size();
+    // A new size within RLIMIT_FSIZE (EFBIG and SIGXFSZ), checked before anything changes.
+    if mode & keep == 0 && end > size {
+        inode.newsize_ok(end)?;
+    }
     let ino = inode.ino();
     let first_full = off.div_ceil(BS);
     let end_full = end >> BLOCK_SHIFT;

@@ -114,6 +114,15 @@ impl<T: FileSystem> Inode<T> {
         f & (bindings::S_IMMUTABLE | bindings::S_APPEND) != 0
     }
 
+    /// Whether the file may grow to `size` bytes (`inode_newsize_ok`): `EFBIG`, and `SIGXFSZ`
+    /// sent, past the caller's `RLIMIT_FSIZE` or the superblock's largest file.
+    pub(crate) fn newsize_ok(&self, size: u64) -> kernel::error::Result {
+        let size = i64::try_from(size).map_err(|_| kernel::error::code::EFBIG)?;
+        // SAFETY: the inode is valid (type invariant); `inode_newsize_ok` only reads it and the
+        // current task's limits.
+        kernel::error::to_result(unsafe { bindings::inode_newsize_ok(self.as_ptr(), size) })
+    }
+
     /// Whether the inode is immutable (`IS_IMMUTABLE`).
     pub(crate) fn is_immutable(&self) -> bool {
         // SAFETY: a racy read of the flag word, as `IS_IMMUTABLE` does.

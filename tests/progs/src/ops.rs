@@ -1499,6 +1499,31 @@ fn fallocate(r: &mut Report, b: &Path) -> Res<()> {
         sys::fallocate(&h, insert, 0, (1i64 << 62) - 4096),
         "EFBIG",
     );
+    // A new size past RLIMIT_FSIZE is EFBIG, as for a write; KEEP_SIZE sets no size.
+    let p = b.join("fsize-limit");
+    let fl = sys::open(&p, libc::O_CREAT | libc::O_RDWR, 0o644)?;
+    r.step(
+        "fallocate-past-fsize-limit",
+        sys::with_fsize_limit(MIB, || sys::fallocate(&fl, 0, 0, 2 * MIB as i64)),
+        "EFBIG",
+    );
+    r.value("fallocate-past-fsize-limit-size", size_of(&p), 0);
+    r.step(
+        "fallocate-zero-past-fsize-limit",
+        sys::with_fsize_limit(MIB, || sys::fallocate(&fl, zero, 0, 2 * MIB as i64)),
+        "EFBIG",
+    );
+    r.step(
+        "fallocate-keep-size-past-fsize-limit",
+        sys::with_fsize_limit(MIB, || sys::fallocate(&fl, keep, 0, 2 * MIB as i64)),
+        "ok",
+    );
+    r.step(
+        "fallocate-within-fsize-limit",
+        sys::with_fsize_limit(MIB, || sys::fallocate(&fl, 0, 0, MIB as i64)),
+        "ok",
+    );
+    r.value("fallocate-within-fsize-limit-size", size_of(&p), MIB);
     // Every mode, called by the owner without CAP_FSETID, drops set-user-ID and (with group
     // execute) set-group-ID and updates the times, as a write does (ext4: file_modified).
     for (name, mode, off, len) in [

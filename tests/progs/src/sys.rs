@@ -407,18 +407,48 @@ pub fn list(p: impl AsRef<Path>) -> Res<Vec<String>> {
 /// Runs `f` in a forked child with the given ids (no supplementary groups) and returns its
 /// result: `Ok` when `f` succeeded, else the errno it failed with.
 pub fn as_user(uid: u32, gid: u32, f: impl FnOnce() -> Res<()>) -> Res<()> {
+    in_child(
+        || {
+            // SAFETY: in the child; dropping privileges is plain system calls.
+            unsafe {
+                libc::setgroups(0, std::ptr::null()) == 0
+                    && libc::setresgid(gid, gid, gid) == 0
+                    && libc::setresuid(uid, uid, uid) == 0
+            }
+        },
+        f,
+    )
+}
+
+/// Runs `f` in a forked child whose file size limit (`RLIMIT_FSIZE`) is `limit` bytes, with
+/// `SIGXFSZ` ignored so that going past it is the errno alone; returns as [`as_user`] does.
+pub fn with_fsize_limit(limit: u64, f: impl FnOnce() -> Res<()>) -> Res<()> {
+    in_child(
+        || {
+            let rl = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            // SAFETY: in the child; `rl` is valid for reading; ignoring a signal is plain
+            // system calls.
+            unsafe {
+                libc::setrlimit(libc::RLIMIT_FSIZE, &rl) == 0
+                    && libc::signal(libc::SIGXFSZ, libc::SIG_IGN) != libc::SIG_ERR
+            }
+        },
+        f,
+    )
+}
+
+/// Runs `setup`, then (if it succeeded) `f`, in a forked child, and returns `f`'s result: `Ok`,
+/// else the errno it failed with; `ECHILD` if `setup` failed or the child did not exit.
+fn in_child(setup: impl FnOnce() -> bool, f: impl FnOnce() -> Res<()>) -> Res<()> {
     use std::io::Write;
     let _ = io::stdout().flush();
     // SAFETY: the program is single-threaded; the child only makes system calls and exits.
     let pid = check(unsafe { libc::fork() })?;
     if pid == 0 {
-        // SAFETY: in the child; dropping privileges is plain system calls.
-        let dropped = unsafe {
-            libc::setgroups(0, std::ptr::null()) == 0
-                && libc::setresgid(gid, gid, gid) == 0
-                && libc::setresuid(uid, uid, uid) == 0
-        };
-        let code = if !dropped {
+        let code = if !setup() {
             255
         } else {
             match f() {
