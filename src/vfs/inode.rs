@@ -118,8 +118,8 @@ impl<T: FileSystem> Inode<T> {
     /// sent, past the caller's `RLIMIT_FSIZE` or the superblock's largest file.
     pub(crate) fn newsize_ok(&self, size: u64) -> kernel::error::Result {
         let size = i64::try_from(size).map_err(|_| kernel::error::code::EFBIG)?;
-        // SAFETY: the inode is valid (type invariant); `inode_newsize_ok` only reads it and the
-        // current task's limits.
+        // SAFETY: the inode is valid (type invariant); `inode_newsize_ok` reads it, its
+        // superblock and the current task's limits, and may send the current task `SIGXFSZ`.
         kernel::error::to_result(unsafe { bindings::inode_newsize_ok(self.as_ptr(), size) })
     }
 
