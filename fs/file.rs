@@ -38,7 +38,11 @@ impl InodeOperations for FileInode {
     }
 
     fn fiemap(inode: &Inode, info: &FiemapInfo, start: u64, len: u64) -> Result {
-        iomap::fiemap::<FileMap>(inode, info, start, len)
+        if info.take_xattr_flag() {
+            iomap::fiemap::<XattrMap>(inode, info, start, len)
+        } else {
+            iomap::fiemap::<FileMap>(inode, info, start, len)
+        }
     }
 
     fn fileattr_get(inode: &Inode) -> Result<u32> {
@@ -118,6 +122,33 @@ impl iomap::Operations for FileMap {
 
     fn begin<'a>(inode: &'a Inode, pos: u64, length: u64, flags: Flags) -> Result<Mapping<'a>> {
         iomap_begin(inode, pos, length, flags)
+    }
+}
+
+/// The iomap of a file's extended attributes, for FIEMAP (`FIEMAP_FLAG_XATTR`): the attribute
+/// block at offset 0, when the inode has one. Attributes kept in the inode record have no
+/// extent of their own (as XFS reports none for its short-form attributes): `ENOENT`, which
+/// ends the walk, past the block or without one.
+pub(crate) struct XattrMap;
+
+#[vtable]
+impl iomap::Operations for XattrMap {
+    type FileSystem = Ferrite;
+
+    fn begin<'a>(inode: &'a Inode, pos: u64, _length: u64, _flags: Flags) -> Result<Mapping<'a>> {
+        let mount = mount_of(inode.super_block())?;
+        let ino = inode.ino();
+        let block = mount.tx(|ctx| Ok(ctx.read_inode(ino)?.xattr))?;
+        if block == 0 || pos >= BLOCK_SIZE as u64 {
+            return Err(ENOENT);
+        }
+        Ok(Mapping::Mapped {
+            offset: 0,
+            length: BLOCK_SIZE as u64,
+            addr: block.checked_mul(BLOCK_SIZE as u64).ok_or(EINVAL)?,
+            new: false,
+            dax: mount.dax(),
+        })
     }
 }
 
@@ -305,6 +336,9 @@ fn set_size(mount: &Mount, inode: &Inode, size: u64) -> Result {
 /// `write` is in pmem with non-temporal stores, which a fence makes durable; data stored through
 /// mappings is flushed from the CPU caches by writeback of the dirty DAX entries.
 pub(crate) fn fsync(file: &File, start: i64, end: i64, _datasync: bool) -> Result {
+    // After a shutdown nothing more reaches the media, so nothing can be made durable: `EIO`,
+    // as ext4 and XFS answer.
+    mount_of(file.inode().super_block())?.check_up()?;
     // Stores through mappings: flush the cache lines of the dirty DAX entries (writepages).
     file.write_and_wait(start, end)?;
     pmem::fence();

@@ -4,7 +4,7 @@
 
 use super::format::{
     user_flags_for, Corrupt, DiskInode as Rec, Timespec, INODE_FLAGS_USER, INODE_FLAG_APPEND,
-    INODE_FLAG_IMMUTABLE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
+    INODE_FLAG_IMMUTABLE, INODE_FLAG_NODUMP, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
 };
 use super::{Dentry, Ferrite, Inode, InodeRef, Mount, SuperBlock};
 use crate::bindings;
@@ -206,6 +206,19 @@ pub(crate) fn setattr(idmap: &Idmap, dentry: &Dentry, attr: &Iattr) -> Result {
         && inode.super_block().posix_acl()
         && inode.mode() & S_IFMT != S_IFLNK;
     attr.copy_to(idmap, inode);
+    // A truncate is a modification: `truncate(2)`, unlike `ftruncate(2)`, does not ask for new
+    // times, and ext4 sets them itself, also for a truncate to the same size.
+    if new_size.is_some() {
+        let (sec, nsec) = inode.now();
+        let mut a = inode.attrs();
+        if attr.valid() & bindings::ATTR_MTIME == 0 {
+            (a.mtime_sec, a.mtime_nsec) = (sec, nsec);
+        }
+        if attr.valid() & bindings::ATTR_CTIME == 0 {
+            (a.ctime_sec, a.ctime_nsec) = (sec, nsec);
+        }
+        inode.set_attrs(&a);
+    }
     match new_size {
         // The size and every other attribute in one transaction: setattr is atomic.
         Some(size) => {
@@ -287,9 +300,23 @@ pub(crate) fn fileattr_set(_idmap: &Idmap, dentry: &Dentry, fa: &FileAttr) -> Re
     Ok(())
 }
 
-/// `getattr`: the VFS attributes plus the birth time.
+/// `getattr`: the VFS attributes, the inode flags that `statx` reports (as ext4: append-only,
+/// immutable, nodump), and the birth time.
 pub(crate) fn getattr(idmap: &Idmap, inode: &Inode, stat: &Kstat, mask: u32) -> Result {
     stat.fill(idmap, mask, inode);
+    let flags = u64::from(inode.fs_flags());
+    let supported = u64::from(
+        bindings::STATX_ATTR_APPEND | bindings::STATX_ATTR_IMMUTABLE | bindings::STATX_ATTR_NODUMP,
+    );
+    let set = [
+        (INODE_FLAG_APPEND, bindings::STATX_ATTR_APPEND),
+        (INODE_FLAG_IMMUTABLE, bindings::STATX_ATTR_IMMUTABLE),
+        (INODE_FLAG_NODUMP, bindings::STATX_ATTR_NODUMP),
+    ]
+    .iter()
+    .filter(|(fl, _)| flags & u64::from(*fl) != 0)
+    .fold(0u64, |acc, (_, attr)| acc | u64::from(*attr));
+    stat.add_attributes(set, supported);
     if mask & bindings::STATX_BTIME != 0 {
         let mount = mount_of(inode.super_block())?;
         let ino = inode.ino();

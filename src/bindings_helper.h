@@ -5,6 +5,7 @@
  */
 #include <linux/dax.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
 #include <linux/exportfs.h>
 #include <linux/fileattr.h>
 #include <linux/fs.h>

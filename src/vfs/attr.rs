@@ -88,6 +88,17 @@ impl Kstat {
         unsafe { bindings::generic_fillattr(idmap.as_ptr(), mask, inode.as_ptr(), self.0.get()) };
     }
 
+    /// Adds `STATX_ATTR_*` attributes `set` to those reported, and `supported` to those the
+    /// filesystem says it knows (`stx_attributes_mask`).
+    pub(crate) fn add_attributes(&self, set: u64, supported: u64) {
+        let s = self.0.get();
+        // SAFETY: the kstat is valid and being filled in by this callback only.
+        unsafe {
+            (*s).attributes |= set & supported;
+            (*s).attributes_mask |= supported;
+        }
+    }
+
     /// Adds the birth time.
     pub(crate) fn set_btime(&self, sec: i64, nsec: u32) {
         let s = self.0.get();

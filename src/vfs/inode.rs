@@ -18,6 +18,7 @@ use super::{FileSystem, SuperBlock};
 use crate::bindings;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::types::{AlwaysRefCounted, Opaque};
 
 /// The attributes of an inode that a filesystem keeps (mode, owner, links, size, blocks, times,
@@ -104,6 +105,20 @@ impl<T: FileSystem> Inode<T> {
         }
         // SAFETY: the inode is valid; `inode_set_flags` changes `i_flags` atomically.
         unsafe { bindings::inode_set_flags(self.as_ptr(), set, mask) };
+        // The whole word is kept in `i_private` (the filesystem's own field, which nothing else
+        // uses for these inodes) for [`fs_flags`](Self::fs_flags).
+        // SAFETY: `i_private` is a valid, aligned pointer-sized field of the inode; all of its
+        // accesses are these atomic ones.
+        let private = unsafe { AtomicPtr::from_ptr(&raw mut (*self.as_ptr()).i_private) };
+        private.store(flags as usize as *mut core::ffi::c_void, Ordering::Relaxed);
+    }
+
+    /// The flags word last given to [`set_fs_flags`](Self::set_fs_flags) (0 before), for
+    /// what the VFS does not keep in `i_flags` (`FS_NODUMP_FL`), without reading the media.
+    pub(crate) fn fs_flags(&self) -> u32 {
+        // SAFETY: as in `set_fs_flags`.
+        let private = unsafe { AtomicPtr::from_ptr(&raw mut (*self.as_ptr()).i_private) };
+        private.load(Ordering::Relaxed) as usize as u32
     }
 
     /// Whether the inode is immutable or append-only (`IS_IMMUTABLE`, `IS_APPEND`): no write

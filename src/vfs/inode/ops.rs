@@ -26,6 +26,20 @@ impl FiemapInfo {
     pub(crate) fn as_ptr(&self) -> *mut bindings::fiemap_extent_info {
         self.0.get()
     }
+
+    /// Whether the request is for the extended attributes' storage (`FIEMAP_FLAG_XATTR`); the
+    /// flag is cleared, as ext4 and XFS clear it before walking their attribute mappings, since
+    /// the iomap core refuses flags it does not know.
+    pub(crate) fn take_xattr_flag(&self) -> bool {
+        // SAFETY: the request is valid for the callback that borrows it, and only that callback
+        // touches its flags.
+        unsafe {
+            let flags = &mut (*self.0.get()).fi_flags;
+            let set = *flags & bindings::FIEMAP_FLAG_XATTR != 0;
+            *flags &= !bindings::FIEMAP_FLAG_XATTR;
+            set
+        }
+    }
 }
 
 /// The flags being set by `FS_IOC_SETFLAGS` or `FS_IOC_FSSETXATTR` (`struct fileattr`).

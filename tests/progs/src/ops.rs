@@ -1106,6 +1106,17 @@ fn truncate(r: &mut Report, b: &Path) -> Res<()> {
     );
     r.value("truncate-up-1m-size", size_of(&p), MIB);
     r.yes_res("truncate-up-1m-zeros", range_is(&f, 0, MIB, 0));
+    // truncate(2) by path does not ask the filesystem for new times (ftruncate does): ext4 sets
+    // them all the same, also for the same size.
+    let aged = age(&[&p])?;
+    r.step("truncate-path-down", sys::truncate(&p, 4096), "ok");
+    r.value("truncate-path-down-times", aged.report(0, false), MC);
+    let aged = age(&[&p])?;
+    r.step("truncate-path-up", sys::truncate(&p, MIB as i64), "ok");
+    r.value("truncate-path-up-times", aged.report(0, false), MC);
+    let aged = age(&[&p])?;
+    r.step("truncate-path-same", sys::truncate(&p, MIB as i64), "ok");
+    r.value("truncate-path-same-size-times", aged.report(0, false), MC);
     let aged = age(&[&p])?;
     f.set_len(MIB)?;
     // POSIX asks for new times only when the size changes; Linux's ftruncate always sets them.
@@ -1633,6 +1644,22 @@ fn fiemap(r: &mut Report, b: &Path) -> Res<()> {
             .unwrap_or_else(|e| e.name()),
         0,
     );
+    // FIEMAP_FLAG_XATTR maps the attributes' storage: nothing without attributes; one block for
+    // an attribute too large for the inode itself.
+    let extents = |f: &File| {
+        sys::fiemap_xattr(f).map_or_else(
+            |e| e.name(),
+            |v| {
+                v.iter()
+                    .map(|e| format!("{}+{} flags {:#x}", e.logical, e.length, e.flags))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        )
+    };
+    r.value("fiemap-xattr-none", extents(&e), "");
+    sys::lsetxattr(b.join("empty"), "user.big", &[b'v'; 200], 0)?;
+    r.value("fiemap-xattr-block", extents(&e), "0+4096 flags 0x1");
     Ok(())
 }
 
@@ -2318,6 +2345,22 @@ fn attr_letters(p: &Path) -> String {
     }
 }
 
+/// The inode flags `statx` reports for `p` (`stx_attributes`) as letters, as [`attr_letters`]
+/// names them (`x` for DAX), each only where `stx_attributes_mask` says the filesystem knows it.
+fn statx_letters(p: &Path) -> String {
+    match sys::statx_attributes(p) {
+        Ok((attrs, mask)) => [(0x10u64, 'i'), (0x20, 'a'), (0x40, 'd'), (0x0020_0000, 'x')]
+            .iter()
+            .map(|&(b, c)| match (mask & b != 0, attrs & b != 0) {
+                (true, true) => c,
+                (true, false) => '-',
+                (false, _) => '?',
+            })
+            .collect(),
+        Err(e) => e.name(),
+    }
+}
+
 /// `chattr`: the flags of `p` with `set` added and `clear` taken away.
 fn chattr(p: &Path, set: u32, clear: u32) -> Res<()> {
     let f = sys::get_flags(p)?;
@@ -2405,7 +2448,9 @@ fn flags(r: &mut Report, b: &Path) -> Res<()> {
         sys::as_user(1000, 1000, || chattr(&mine, 0x40, 0)),
         "ok",
     );
+    r.value("immutable-statx", statx_letters(&f), "i--x");
     r.step("chattr -i", chattr(&f, 0, IMMUTABLE), "ok");
+    r.value("mutable-statx", statx_letters(&f), "---x");
     r.step(
         "mutable-again-write",
         sys::open(&f, libc::O_WRONLY, 0).map(drop),
@@ -2416,6 +2461,7 @@ fn flags(r: &mut Report, b: &Path) -> Res<()> {
     create(&a, b"log\n")?;
     r.step("chattr +a", chattr(&a, APPEND, 0), "ok");
     r.value("append-flags", attr_letters(&a), "--a--");
+    r.value("append-statx", statx_letters(&a), "-a-x");
     r.step(
         "append-open-write",
         sys::open(&a, libc::O_WRONLY, 0).map(drop),
@@ -2471,6 +2517,7 @@ fn flags(r: &mut Report, b: &Path) -> Res<()> {
     r.step("chattr +SdA dir", chattr(&d, 0x08 | 0x40 | 0x80, 0), "ok");
     create(&d.join("new"), b"")?;
     r.value("inherited-flags", attr_letters(&d.join("new")), "S--dA");
+    r.value("nodump-statx", statx_letters(&d.join("new")), "--dx");
     std::fs::create_dir(d.join("sub"))?;
     r.value("inherited-dir-flags", attr_letters(&d.join("sub")), "S--dA");
     r.step("chattr +a dir", chattr(&d, APPEND, 0), "ok");

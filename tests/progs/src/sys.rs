@@ -127,6 +127,26 @@ pub fn fstat(f: &impl AsRawFd) -> Res<libc::stat> {
     Ok(unsafe { st.assume_init() })
 }
 
+/// `statx(2)` of `p` itself (symlinks not followed): `stx_attributes` and
+/// `stx_attributes_mask`.
+pub fn statx_attributes(p: impl AsRef<Path>) -> Res<(u64, u64)> {
+    let c = cpath(p)?;
+    let mut st = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: `c` is NUL-terminated and `st` is valid for writing one `statx`.
+    check(unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_BASIC_STATS,
+            st.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: `statx` succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Ok((st.stx_attributes, st.stx_attributes_mask))
+}
+
 /// `mknod(2)` with `makedev(major, minor)`.
 pub fn mknod(p: impl AsRef<Path>, mode: u32, major: u32, minor: u32) -> Res<()> {
     let c = cpath(p)?;
@@ -303,12 +323,24 @@ struct RawFiemap {
     fm_extents: [RawFiemapExtent; FIEMAP_MAX],
 }
 
+/// `FIEMAP_FLAG_XATTR`.
+const FIEMAP_FLAG_XATTR: u32 = 0x2;
+
 /// The extents of `f` (the first [`FIEMAP_MAX`]), after syncing it.
 pub fn fiemap(f: &File) -> Res<Vec<FiemapExtent>> {
+    fiemap_flags(f, FIEMAP_FLAG_SYNC)
+}
+
+/// The extents that hold the extended attributes of `f` (`FIEMAP_FLAG_XATTR`).
+pub fn fiemap_xattr(f: &File) -> Res<Vec<FiemapExtent>> {
+    fiemap_flags(f, FIEMAP_FLAG_XATTR)
+}
+
+fn fiemap_flags(f: &File, flags: u32) -> Res<Vec<FiemapExtent>> {
     let mut fm = RawFiemap {
         fm_start: 0,
         fm_length: u64::MAX,
-        fm_flags: FIEMAP_FLAG_SYNC,
+        fm_flags: flags,
         fm_mapped_extents: 0,
         fm_extent_count: FIEMAP_MAX as u32,
         fm_reserved: 0,
